@@ -1,0 +1,13 @@
+//! Compressor for code content (not built yet: claims nothing).
+
+use super::{Input, Options, Output};
+
+/// True when `input` looks like code content.
+pub fn looks_like(_input: &Input<'_>) -> bool {
+    false
+}
+
+/// Compress `input`; `None` keeps the original.
+pub fn compress(_input: &Input<'_>, _opts: &Options) -> Option<Output> {
+    None
+}
