@@ -19,16 +19,24 @@
 
 pub mod code;
 pub mod diff;
+pub mod gitlog;
 pub mod html;
 pub mod json;
+pub mod json_doc;
+pub mod json_select;
+pub mod json_table;
 pub mod listing;
 pub mod log;
+mod log_line;
+mod log_select;
 pub mod marker;
 pub mod prose;
+pub mod prose_rank;
 pub mod router;
 pub mod search;
 pub mod text;
 pub mod tokens;
+mod tokens_split;
 
 use std::fmt;
 

@@ -83,6 +83,9 @@ fn hint_from_command(input: &Input<'_>) -> Option<Kind> {
     {
         return Some(Kind::Listing);
     }
+    if log::is_log_command(cmd) && !json::looks_like(input) {
+        return Some(Kind::Log);
+    }
     None
 }
 

@@ -1,0 +1,100 @@
+//! Every actor message, in one place.
+//!
+//! | message | sent by | handled by | reply |
+//! |---|---|---|---|
+//! | [`Admit`] | HTTP proxy handler | `IngressActor` | `Result<(), Refusal>` |
+//! | [`Release`] | `Permit` drop (end of response) | `IngressActor` | – |
+//! | [`GetIngress`] | `/health`, control `Status` | `IngressActor` | [`IngressSnapshot`] |
+//! | [`Compress`] | HTTP proxy handler (`send` + deadline) | `CompressionWorker` ×N | `Outcome` |
+//! | [`Reserve`] / [`Settle`] / [`ReleaseReservation`] | HTTP proxy handler | `BudgetActor` | reservation / – |
+//! | [`Record`] | end of every request (`try_send`) | `LogWriter` | – |
+//! | [`Flush`] | drain phase of `server::run` | `LogWriter` | `()` |
+//! | [`RecordStats`] | end of every request (`try_send`) | `StatsActor` | – |
+//! | [`NoteDropped`] | request path, when a `try_send` failed | `StatsActor` | – |
+//! | [`GetStats`] | `/stats`, `/metrics`, control `Status`/`WatchStats` | `StatsActor` | `Stats` |
+
+use actix::Message;
+
+use crate::admission::Refusal;
+use crate::budget::{Denied, ReservationId};
+use crate::pipeline::{Job, Outcome};
+use crate::request_log::RequestRecord;
+use crate::stats::{RequestStats, Stats};
+
+/// Ask to let one proxy request in.
+#[derive(Message)]
+#[rtype(result = "Result<(), Refusal>")]
+pub struct Admit {
+    /// The inbound token the client presented, if any.
+    pub token: Option<String>,
+}
+
+/// An admitted request finished.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Release;
+
+/// Read the ingress counters.
+#[derive(Message)]
+#[rtype(result = "IngressSnapshot")]
+pub struct GetIngress;
+
+/// Ingress counters.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct IngressSnapshot {
+    pub in_flight: usize,
+    pub admitted: u64,
+    pub refused: u64,
+}
+
+/// Compress one request body.
+#[derive(Message)]
+#[rtype(result = "Outcome")]
+pub struct Compress(pub Job);
+
+/// Reserve an estimated cost before forwarding.
+#[derive(Message)]
+#[rtype(result = "Result<ReservationId, Denied>")]
+pub struct Reserve {
+    pub estimate_usd: f64,
+}
+
+/// Settle a reservation with the actual cost.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Settle {
+    pub id: ReservationId,
+    pub cost_usd: f64,
+}
+
+/// Give a reservation back (the request failed before costing anything).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ReleaseReservation {
+    pub id: ReservationId,
+}
+
+/// Append one line to the request log.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Record(pub Box<RequestRecord>);
+
+/// Write buffered log lines to disk now.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Flush;
+
+/// Count one finished request.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct RecordStats(pub Box<RequestStats>);
+
+/// The request path dropped `n` records because a mailbox was full.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct NoteDropped(pub u64);
+
+/// Read a snapshot of the statistics.
+#[derive(Message)]
+#[rtype(result = "Stats")]
+pub struct GetStats;

@@ -1,0 +1,576 @@
+//! Text analysis for the prose compressor: paragraph/document segmentation,
+//! sentence splitting, light stemming and BM25-style relevance plus salience.
+//!
+//! Called only by [`super::prose`]. Everything here works on byte ranges of
+//! the caller's lines, so what is kept is emitted verbatim; every score is a
+//! pure function of the text and the query (no hash-map order leaks out).
+
+use std::collections::HashMap;
+
+/// What a unit of prose is; decides how it may be cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// Markdown heading (`#`..`######`), kept when its section keeps anything.
+    Heading(u8),
+    /// Ordinary paragraph, document line or list item: may be cut by sentence.
+    Text,
+    /// Fenced code or a table: kept or dropped whole, never cut.
+    Block,
+}
+
+/// One paragraph/document: lines `lo..hi` of the caller's line vector.
+#[derive(Debug, Clone)]
+pub struct Unit {
+    pub lo: usize,
+    pub hi: usize,
+    /// Blank lines directly before this unit (reproduced on output).
+    pub blank_before: usize,
+    pub shape: Shape,
+    /// Bytes of the unit's lines (joined with `\n`).
+    pub bytes: usize,
+}
+
+/// A line longer than this is never a hard-wrapped fragment: it stands alone.
+const WRAP_WIDTH: usize = 160;
+
+fn is_blank(line: &str) -> bool {
+    line.trim().is_empty()
+}
+
+fn is_fence(line: &str) -> bool {
+    let t = line.trim_start();
+    t.starts_with("```") || t.starts_with("~~~")
+}
+
+fn heading_level(line: &str) -> Option<u8> {
+    let t = line.trim_start();
+    let hashes = t.bytes().take_while(|&b| b == b'#').count();
+    if (1..=6).contains(&hashes) && t.as_bytes().get(hashes) == Some(&b' ') {
+        Some(hashes as u8)
+    } else {
+        None
+    }
+}
+
+/// Starts a new record: list item, numbered item, `Document [3]`, `[3]`.
+fn starts_record(line: &str) -> bool {
+    let t = line.trim_start();
+    let b = t.as_bytes();
+    if b.len() >= 2 && matches!(b[0], b'-' | b'*' | b'+' | b'>') && b[1] == b' ' {
+        return true;
+    }
+    let digits = b.iter().take_while(|c| c.is_ascii_digit()).count();
+    if (1..=4).contains(&digits)
+        && matches!(b.get(digits), Some(b'.') | Some(b')'))
+        && b.get(digits + 1) == Some(&b' ')
+    {
+        return true;
+    }
+    if let Some(rest) = t.strip_prefix('[') {
+        let d = rest.bytes().take_while(|c| c.is_ascii_digit()).count();
+        if d > 0 && rest.as_bytes().get(d) == Some(&b']') {
+            return true;
+        }
+    }
+    ["Document [", "Document ", "Passage ", "Result "]
+        .iter()
+        .any(|p| {
+            t.starts_with(p) && t[p.len()..].starts_with(|c: char| c.is_ascii_digit() || c == '[')
+        })
+}
+
+fn is_table_row(line: &str) -> bool {
+    let t = line.trim_start();
+    t.starts_with('|') || line.contains('\t')
+}
+
+/// Split lines into units. Paragraph breaks: blank lines, headings, fences,
+/// list/record starts, and long lines (a line wider than any wrap width is
+/// its own paragraph: one-document-per-line haystacks).
+pub fn segment(lines: &[&str]) -> Vec<Unit> {
+    let mut units = Vec::new();
+    let mut blank = 0usize;
+    let mut i = 0usize;
+    let push = |units: &mut Vec<Unit>, lo: usize, hi: usize, blank: usize, shape: Shape| {
+        let bytes = lines[lo..hi].iter().map(|l| l.len() + 1).sum::<usize>() - 1;
+        units.push(Unit {
+            lo,
+            hi,
+            blank_before: blank,
+            shape,
+            bytes,
+        });
+    };
+    while i < lines.len() {
+        let line = lines[i];
+        if is_blank(line) {
+            blank += 1;
+            i += 1;
+            continue;
+        }
+        let lo = i;
+        let shape;
+        if is_fence(line) {
+            i += 1;
+            while i < lines.len() && !is_fence(lines[i]) {
+                i += 1;
+            }
+            i = (i + 1).min(lines.len());
+            shape = Shape::Block;
+        } else if let Some(level) = heading_level(line) {
+            i += 1;
+            shape = Shape::Heading(level);
+        } else if is_table_row(line) {
+            i += 1;
+            while i < lines.len() && !is_blank(lines[i]) && is_table_row(lines[i]) {
+                i += 1;
+            }
+            shape = Shape::Block;
+        } else {
+            i += 1;
+            if line.len() <= WRAP_WIDTH {
+                while i < lines.len() {
+                    let next = lines[i];
+                    if is_blank(next)
+                        || is_fence(next)
+                        || heading_level(next).is_some()
+                        || starts_record(next)
+                        || is_table_row(next)
+                        || lines[i - 1].len() > WRAP_WIDTH
+                    {
+                        break;
+                    }
+                    i += 1;
+                }
+            }
+            shape = Shape::Text;
+        }
+        push(&mut units, lo, i, blank, shape);
+        blank = 0;
+    }
+    units
+}
+
+const ABBREVIATIONS: &[&str] = &[
+    "mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "vs", "etc", "eg", "ie", "inc", "ltd", "co",
+    "no", "fig", "approx", "mt", "gen", "col", "lt", "sgt", "rev", "jan", "feb", "mar", "apr",
+    "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "e.g", "i.e", "al", "cf", "ca", "vol",
+    "pp", "ed", "corp", "dept", "est", "govt", "capt", "cmdr", "gov", "sen", "rep",
+];
+
+/// Byte ranges of the sentences of `s` (trimmed, in order, covering every
+/// non-space byte). Boundaries: `.`/`!`/`?` (plus closing quotes/brackets),
+/// whitespace, then an upper-case letter, digit or opening quote; initials
+/// and common abbreviations do not end a sentence.
+pub fn sentences(s: &str) -> Vec<(usize, usize)> {
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut start = 0usize;
+    let mut i = 0usize;
+    while i < b.len() {
+        let c = b[i];
+        if c != b'.' && c != b'!' && c != b'?' {
+            i += 1;
+            continue;
+        }
+        let mut j = i + 1;
+        loop {
+            if j < b.len() && matches!(b[j], b')' | b']' | b'"' | b'\'') {
+                j += 1;
+            } else if b.len() >= j + 3
+                && b[j] == 0xE2
+                && b[j + 1] == 0x80
+                && matches!(b[j + 2], 0x99 | 0x9D)
+            {
+                j += 3;
+            } else {
+                break;
+            }
+        }
+        if j >= b.len() || !b[j].is_ascii_whitespace() {
+            i = j.max(i + 1);
+            continue;
+        }
+        let mut k = j;
+        while k < b.len() && b[k].is_ascii_whitespace() {
+            k += 1;
+        }
+        let next_ok = s[k..]
+            .chars()
+            .next()
+            .is_some_and(|n| n.is_uppercase() || n.is_ascii_digit() || "\"'([“‘«".contains(n));
+        if !next_ok || (c == b'.' && is_abbreviation(&s[start..i])) {
+            i = k;
+            continue;
+        }
+        push_trimmed(s, start, j, &mut out);
+        start = k;
+        i = k;
+    }
+    push_trimmed(s, start, b.len(), &mut out);
+    out
+}
+
+fn push_trimmed(s: &str, lo: usize, hi: usize, out: &mut Vec<(usize, usize)>) {
+    let piece = &s[lo..hi];
+    let lead = piece.len() - piece.trim_start().len();
+    let t = piece.trim();
+    if !t.is_empty() {
+        out.push((lo + lead, lo + lead + t.len()));
+    }
+}
+
+/// True when the word before a `.` at the end of `before` is an initial or an
+/// abbreviation (`E. L. James`, `Dr. Smith`, `U.S. Navy`).
+fn is_abbreviation(before: &str) -> bool {
+    let word_start = before
+        .rfind(|c: char| !(c.is_alphanumeric() || c == '.'))
+        .map_or(0, |p| {
+            p + before[p..].chars().next().map_or(1, char::len_utf8)
+        });
+    let word = &before[word_start..];
+    let last = word.rsplit('.').next().unwrap_or(word);
+    if last.chars().count() == 1 && last.chars().all(char::is_uppercase) {
+        return true;
+    }
+    let lower = word.to_ascii_lowercase();
+    ABBREVIATIONS.contains(&lower.as_str())
+}
+
+const STOPWORDS: &[&str] = &[
+    "a", "about", "after", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be",
+    "been", "before", "being", "between", "both", "but", "by", "can", "could", "did", "do", "does",
+    "doing", "during", "each", "for", "from", "further", "had", "has", "have", "having", "he",
+    "her", "here", "hers", "him", "his", "how", "i", "if", "in", "into", "is", "it", "its", "just",
+    "many", "me", "more", "most", "much", "my", "no", "nor", "not", "now", "of", "off", "on",
+    "once", "one", "only", "or", "other", "our", "out", "over", "own", "same", "she", "should",
+    "so", "some", "such", "than", "that", "the", "their", "them", "then", "there", "these", "they",
+    "this", "those", "through", "to", "too", "under", "until", "up", "us", "very", "was", "we",
+    "were", "what", "when", "where", "which", "while", "who", "whom", "whose", "why", "will",
+    "with", "would", "you", "your", "s", "t", "d", "ll", "re", "ve", "m", "get", "got", "tell",
+    "please", "show", "give", "find", "know", "let", "make", "may", "might", "must", "like",
+    "want", "need", "use", "used", "using",
+];
+
+/// Lower-case, strip common English suffixes, cut to six bytes: a cheap
+/// stemmer that makes `olympics`/`olympic`, `captured`/`capture` and
+/// `behaviorism`/`behaviorist` meet. Non-ASCII words are only lower-cased.
+pub fn stem(word: &str, out: &mut String) {
+    out.clear();
+    if word.is_ascii() {
+        out.push_str(word);
+        out.make_ascii_lowercase();
+    } else {
+        out.extend(word.chars().flat_map(char::to_lowercase));
+        return;
+    }
+    if out.bytes().all(|c| c.is_ascii_digit()) {
+        return;
+    }
+    let n = out.len();
+    if n > 4 && out.ends_with("ies") {
+        out.truncate(n - 3);
+        out.push('y');
+    } else if n > 4 && out.ends_with("sses") {
+        out.truncate(n - 2);
+    } else if n > 3
+        && out.ends_with('s')
+        && !out.ends_with("ss")
+        && !out.ends_with("us")
+        && !out.ends_with("is")
+    {
+        out.truncate(n - 1);
+    }
+    let n = out.len();
+    if n > 5 && out.ends_with("ing") {
+        out.truncate(n - 3);
+    } else if n > 4 && out.ends_with("ed") {
+        out.truncate(n - 2);
+    }
+    let n = out.len();
+    if n > 4 && out.ends_with('e') {
+        out.truncate(n - 1);
+    }
+    out.truncate(6);
+}
+
+fn is_stopword(lower: &str) -> bool {
+    STOPWORDS.contains(&lower)
+}
+
+/// Distinct stems of the content words of `query`, sorted.
+pub fn query_stems(query: &str) -> Vec<String> {
+    let mut stems: Vec<String> = Vec::new();
+    let mut buf = String::new();
+    for word in query.split(|c: char| !c.is_alphanumeric()) {
+        if word.is_empty() {
+            continue;
+        }
+        let lower = word.to_lowercase();
+        if is_stopword(&lower) || (lower.len() < 2 && !lower.bytes().all(|c| c.is_ascii_digit())) {
+            continue;
+        }
+        stem(word, &mut buf);
+        if !buf.is_empty() {
+            stems.push(buf.clone());
+        }
+    }
+    stems.sort();
+    stems.dedup();
+    stems
+}
+
+/// Word-level facts about one span of text.
+#[derive(Debug, Clone, Default)]
+pub struct Stats {
+    /// Occurrences of each query stem (index into the query's stems).
+    pub tf: Vec<u32>,
+    pub words: u32,
+    /// Numbers and capitalised words that do not start a sentence.
+    pub salient: u32,
+}
+
+/// Walk the words of `s`, counting query-stem hits and salient words; when
+/// `freq` is given, also count every content stem into it (for centrality).
+pub fn stats(s: &str, query: &[String], mut freq: Option<&mut HashMap<String, u32>>) -> Stats {
+    let mut st = Stats {
+        tf: vec![0; query.len()],
+        ..Stats::default()
+    };
+    let mut buf = String::new();
+    let mut sentence_start = true;
+    let mut word_start: Option<usize> = None;
+    let mut prev_punct = b'.';
+    let bytes = s.as_bytes();
+    let mut visit = |w: &str, initial: bool, st: &mut Stats, buf: &mut String| {
+        st.words += 1;
+        let first = w.chars().next().unwrap_or(' ');
+        if first.is_ascii_digit() || (!initial && first.is_uppercase()) {
+            st.salient += 1;
+        }
+        if query.is_empty() && freq.is_none() {
+            return;
+        }
+        stem(w, buf);
+        if let Some(q) = query.iter().position(|t| t == buf) {
+            st.tf[q] += 1;
+        }
+        if let Some(f) = freq.as_deref_mut() {
+            if buf.len() > 2 && !is_stopword(buf) {
+                *f.entry(buf.clone()).or_insert(0) += 1;
+            }
+        }
+    };
+    for (idx, ch) in s.char_indices() {
+        if ch.is_alphanumeric() {
+            if word_start.is_none() {
+                word_start = Some(idx);
+                sentence_start = matches!(prev_punct, b'.' | b'!' | b'?' | b'\n');
+            }
+            continue;
+        }
+        if let Some(ws) = word_start.take() {
+            visit(&s[ws..idx], sentence_start, &mut st, &mut buf);
+        }
+        if matches!(bytes[idx], b'.' | b'!' | b'?' | b'\n') {
+            prev_punct = bytes[idx];
+        } else if !ch.is_whitespace() && !"\"'([“‘".contains(ch) {
+            prev_punct = b',';
+        }
+    }
+    if let Some(ws) = word_start {
+        visit(&s[ws..], sentence_start, &mut st, &mut buf);
+    }
+    st
+}
+
+/// BM25 parameters (the usual defaults).
+const K1: f64 = 1.2;
+const B: f64 = 0.75;
+
+/// Inverse document frequency of each query stem over `all`; zero for a
+/// stem no span contains (it tells nothing apart, so it must not dilute the
+/// coverage of the stems that do occur).
+pub fn idf(all: &[Stats], nterms: usize) -> Vec<f64> {
+    let n = all.len() as f64;
+    (0..nterms)
+        .map(|q| {
+            let df = all.iter().filter(|s| s.tf[q] > 0).count() as f64;
+            if df == 0.0 {
+                0.0
+            } else {
+                (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
+            }
+        })
+        .collect()
+}
+
+/// The title of a retrieved-document record (`Document [3](Title: X) ...`
+/// or `Title: X` near the start), for boosting: a match in the title says
+/// more than one in the body.
+pub fn record_title(body: &str) -> Option<&str> {
+    let head = &body[..floor_boundary(body, 48)];
+    let at = head.find("Title:")? + "Title:".len();
+    let rest = &body[at..];
+    let mut depth = 0i32;
+    let mut end = rest.len().min(200);
+    for (i, c) in rest.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' if depth == 0 => {
+                end = i;
+                break;
+            }
+            ')' => depth -= 1,
+            '\n' => {
+                end = i;
+                break;
+            }
+            _ => {}
+        }
+        if i >= 200 {
+            end = i;
+            break;
+        }
+    }
+    Some(&rest[..end])
+}
+
+/// Largest char boundary of `s` at or below `at`.
+pub fn floor_boundary(s: &str, at: usize) -> usize {
+    let mut at = at.min(s.len());
+    while !s.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
+}
+
+/// BM25 of one span, times a coverage factor (share of the query's idf mass
+/// the span matches) so that a span hitting every query term beats one that
+/// repeats a single term. Returns (score, coverage).
+pub fn bm25(st: &Stats, idf: &[f64], avg_words: f64) -> (f64, f64) {
+    let total_idf: f64 = idf.iter().sum();
+    if total_idf <= 0.0 {
+        return (0.0, 0.0);
+    }
+    let len_norm = 1.0 - B + B * f64::from(st.words) / avg_words.max(1.0);
+    let mut score = 0.0;
+    let mut matched = 0.0;
+    for (q, &w) in idf.iter().enumerate() {
+        let tf = f64::from(st.tf[q]);
+        if tf > 0.0 {
+            score += w * tf * (K1 + 1.0) / (tf + K1 * len_norm);
+            matched += w;
+        }
+    }
+    let coverage = matched / total_idf;
+    (score * (0.5 + coverage), coverage)
+}
+
+/// Salience of a span without a query: density of numbers and names, how
+/// central its vocabulary is to the whole text, and problem keywords.
+pub fn salience(s: &str, st: &Stats, freq: &HashMap<String, u32>, max_freq: u32) -> f64 {
+    let words = f64::from(st.words.max(1));
+    let density = (f64::from(st.salient) / words).min(0.5) * 2.0;
+    let mut central = 0.0;
+    let mut counted = 0u32;
+    let mut buf = String::new();
+    for w in s
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
+        stem(w, &mut buf);
+        if buf.len() > 2 && !is_stopword(&buf) {
+            central += f64::from(freq.get(buf.as_str()).copied().unwrap_or(0));
+            counted += 1;
+        }
+    }
+    let central = if counted == 0 {
+        0.0
+    } else {
+        (central / f64::from(counted) / f64::from(max_freq.max(1))).sqrt()
+    };
+    let lower = s.to_ascii_lowercase();
+    let flagged = [
+        "error",
+        "fail",
+        "warning",
+        "important",
+        "note:",
+        "must ",
+        "deprecated",
+    ]
+    .iter()
+    .any(|k| lower.contains(k));
+    0.4 * density + 0.6 * central + if flagged { 0.3 } else { 0.0 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(s: &str) -> Vec<&str> {
+        sentences(s).into_iter().map(|(a, b)| &s[a..b]).collect()
+    }
+
+    #[test]
+    fn splits_sentences_but_not_initials_or_abbreviations() {
+        let s = "E. L. James wrote it. Dr. Smith agreed! Was it 3.5 m? Yes. \"Quoted.\" Next";
+        assert_eq!(
+            texts(s),
+            vec![
+                "E. L. James wrote it.",
+                "Dr. Smith agreed!",
+                "Was it 3.5 m?",
+                "Yes.",
+                "\"Quoted.\"",
+                "Next"
+            ]
+        );
+        assert_eq!(texts("no end here"), vec!["no end here"]);
+        assert!(texts("  ").is_empty());
+    }
+
+    #[test]
+    fn stems_meet() {
+        let mut a = String::new();
+        let mut b = String::new();
+        for (x, y) in [
+            ("Olympics", "olympic"),
+            ("captured", "capture"),
+            ("behaviorism", "behaviorist"),
+            ("seasons", "season"),
+        ] {
+            stem(x, &mut a);
+            stem(y, &mut b);
+            assert_eq!(a, b, "{x} vs {y}");
+        }
+        assert_eq!(
+            query_stems("Who played the first Phantom of the Opera?"),
+            vec!["first", "opera", "phanto", "play"]
+        );
+    }
+
+    #[test]
+    fn segments_wrapped_paragraphs_documents_and_blocks() {
+        let long = "x".repeat(200);
+        let text = format!("# Title\nline one\nline two\n\n- item a\n- item b\n```\ncode\n```\n{long}\n{long}\n| a | b |\n| 1 | 2 |");
+        let lines: Vec<&str> = text.lines().collect();
+        let u = segment(&lines);
+        let spans: Vec<(usize, usize, Shape)> = u.iter().map(|u| (u.lo, u.hi, u.shape)).collect();
+        assert_eq!(
+            spans,
+            vec![
+                (0, 1, Shape::Heading(1)),
+                (1, 3, Shape::Text),
+                (4, 5, Shape::Text),
+                (5, 6, Shape::Text),
+                (6, 9, Shape::Block),
+                (9, 10, Shape::Text),
+                (10, 11, Shape::Text),
+                (11, 13, Shape::Block),
+            ]
+        );
+        assert_eq!(u[2].blank_before, 1);
+    }
+}

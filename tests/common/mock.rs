@@ -1,0 +1,414 @@
+//! A scripted mock provider on a real loopback socket. It records every raw
+//! request (method, path + query, headers, body bytes) and answers like the
+//! Anthropic, OpenAI (chat, responses, models) and Gemini APIs, JSON or SSE.
+//!
+//! Scripting, per request, through headers the test sends (the proxy
+//! forwards them unchanged):
+//! - `x-mock-status: 503` answer with that status and a provider-shaped error;
+//! - `x-mock-fail-first: N` + `x-mock-key: K` fail the first N requests
+//!   carrying key K with 503 (`x-mock-fail-status` overrides, and
+//!   `x-mock-retry-after` adds a `retry-after` header), then answer normally;
+//! - `x-mock-delay-ms: D` wait before the response head;
+//! - `x-mock-sse-interval-ms: I` space SSE events I ms apart (default 0);
+//! - `x-mock-sse-events: N` number of text deltas in a stream (default 5);
+//! - `x-mock-usage: in,out` usage to report (default 11,7).
+//!
+//! Used by the Rust tests (in-process, `MockUpstream::start`) and by the
+//! Python end-to-end tests and the benchmark (`examples/mock_upstream.rs`).
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use actix_web::http::StatusCode;
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use bytes::Bytes;
+use futures_util::stream;
+use sha2::{Digest, Sha256};
+
+/// One request as the mock received it.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub method: String,
+    /// Path plus `?query` exactly as received.
+    pub path_and_query: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Bytes,
+}
+
+impl Recorded {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn body_sha256(&self) -> String {
+        hex::encode(Sha256::digest(&self.body))
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+#[derive(Default)]
+struct State {
+    records: Mutex<Vec<Recorded>>,
+    failures: Mutex<HashMap<String, u32>>,
+}
+
+/// A running mock upstream.
+pub struct MockUpstream {
+    pub addr: SocketAddr,
+    state: Arc<State>,
+    handle: actix_web::dev::ServerHandle,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl MockUpstream {
+    /// Start on 127.0.0.1 with a free port, on its own thread and System.
+    pub fn start() -> MockUpstream {
+        Self::start_on("127.0.0.1:0", 1)
+    }
+
+    /// Start on `addr` with `workers` HTTP workers.
+    pub fn start_on(addr: &str, workers: usize) -> MockUpstream {
+        let state = Arc::new(State::default());
+        let listener = std::net::TcpListener::bind(addr).expect("bind mock upstream");
+        let local = listener.local_addr().expect("mock addr");
+        let (tx, rx) = std::sync::mpsc::channel();
+        let st = state.clone();
+        let thread = std::thread::spawn(move || {
+            let sys = actix_rt::System::new();
+            sys.block_on(async move {
+                let server = HttpServer::new(move || {
+                    App::new()
+                        .app_data(web::Data::new(st.clone()))
+                        .app_data(web::PayloadConfig::new(512 * 1024 * 1024))
+                        .default_service(web::to(handle))
+                })
+                .workers(workers)
+                .disable_signals()
+                .listen(listener)
+                .expect("mock listen")
+                .run();
+                tx.send(server.handle()).expect("send handle");
+                let _ = server.await;
+            });
+        });
+        let handle = rx.recv().expect("mock started");
+        MockUpstream {
+            addr: local,
+            state,
+            handle,
+            thread: Some(thread),
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Every request received so far.
+    pub fn records(&self) -> Vec<Recorded> {
+        self.state.records.lock().expect("records lock").clone()
+    }
+
+    pub fn last(&self) -> Option<Recorded> {
+        self.state.records.lock().expect("records lock").last().cloned()
+    }
+
+    pub fn clear(&self) {
+        self.state.records.lock().expect("records lock").clear();
+    }
+}
+
+impl Drop for MockUpstream {
+    fn drop(&mut self) {
+        let h = self.handle.clone();
+        let _ = std::thread::spawn(move || {
+            let rt = actix_rt::System::new();
+            rt.block_on(h.stop(false));
+        })
+        .join();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+fn num(req: &HttpRequest, name: &str) -> Option<u64> {
+    header(req, name).and_then(|v| v.trim().parse().ok())
+}
+
+async fn handle(req: HttpRequest, body: web::Bytes, state: web::Data<Arc<State>>) -> HttpResponse {
+    let path_and_query = req
+        .uri()
+        .path_and_query()
+        .map_or_else(|| req.path().to_string(), |p| p.as_str().to_string());
+    state.records.lock().expect("records lock").push(Recorded {
+        method: req.method().to_string(),
+        path_and_query: path_and_query.clone(),
+        headers: req
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .collect(),
+        body: body.clone(),
+    });
+    if let Some(d) = num(&req, "x-mock-delay-ms") {
+        actix_rt::time::sleep(Duration::from_millis(d)).await;
+    }
+    if let (Some(n), Some(key)) = (num(&req, "x-mock-fail-first"), header(&req, "x-mock-key")) {
+        let mut f = state.failures.lock().expect("failures lock");
+        let seen = f.entry(key.to_string()).or_insert(0);
+        *seen += 1;
+        if *seen <= n as u32 {
+            let status = num(&req, "x-mock-fail-status").unwrap_or(503) as u16;
+            let mut r = HttpResponse::build(StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE));
+            if let Some(ra) = header(&req, "x-mock-retry-after") {
+                r.insert_header(("retry-after", ra.to_string()));
+            }
+            return r
+                .content_type("application/json")
+                .body(format!("{{\"error\":{{\"message\":\"mock failure {seen}\"}}}}"));
+        }
+    }
+    if let Some(s) = num(&req, "x-mock-status") {
+        let status = StatusCode::from_u16(s as u16).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        return HttpResponse::build(status)
+            .content_type("application/json")
+            .body(format!(
+                "{{\"type\":\"error\",\"error\":{{\"type\":\"mock_error\",\"message\":\"mock status {s}\"}}}}"
+            ));
+    }
+    let json: serde_json::Value = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+    let stream = json.get("stream").and_then(|v| v.as_bool()).unwrap_or(false);
+    let (usage_in, usage_out) = header(&req, "x-mock-usage")
+        .and_then(|v| v.split_once(','))
+        .and_then(|(a, b)| Some((a.trim().parse().ok()?, b.trim().parse().ok()?)))
+        .unwrap_or((11u64, 7u64));
+    let interval = Duration::from_millis(num(&req, "x-mock-sse-interval-ms").unwrap_or(0));
+    let n_events = num(&req, "x-mock-sse-events").unwrap_or(5) as usize;
+    let model = json.get("model").and_then(|m| m.as_str()).unwrap_or("mock-model").to_string();
+    let path = req.path();
+
+    if path == "/v1/messages" {
+        if stream {
+            return sse(anthropic_events(&model, n_events, usage_in, usage_out), interval);
+        }
+        return HttpResponse::Ok().content_type("application/json").body(
+            serde_json::json!({
+                "id": "msg_mock", "type": "message", "role": "assistant", "model": model,
+                "content": [{"type": "text", "text": "Hello from the mock."}],
+                "stop_reason": "end_turn", "stop_sequence": null,
+                "usage": {"input_tokens": usage_in, "output_tokens": usage_out}
+            })
+            .to_string(),
+        );
+    }
+    if path == "/v1/messages/count_tokens" {
+        return HttpResponse::Ok()
+            .content_type("application/json")
+            .body(format!("{{\"input_tokens\":{usage_in}}}"));
+    }
+    if path == "/v1/chat/completions" {
+        if stream {
+            let include_usage = json
+                .pointer("/stream_options/include_usage")
+                .and_then(|v| v.as_bool())
+                .unwrap_or(false);
+            return sse(chat_events(&model, n_events, include_usage, usage_in, usage_out), interval);
+        }
+        return HttpResponse::Ok().content_type("application/json").body(
+            serde_json::json!({
+                "id": "chatcmpl-mock", "object": "chat.completion", "created": 1700000000, "model": model,
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hello from the mock."}, "finish_reason": "stop", "logprobs": null}],
+                "usage": {"prompt_tokens": usage_in, "completion_tokens": usage_out, "total_tokens": usage_in + usage_out}
+            })
+            .to_string(),
+        );
+    }
+    if path == "/v1/responses" {
+        if stream {
+            return sse(responses_events(&model, n_events, usage_in, usage_out), interval);
+        }
+        return HttpResponse::Ok()
+            .content_type("application/json")
+            .body(responses_object(&model, "Hello from the mock.", usage_in, usage_out).to_string());
+    }
+    if path == "/v1/models" {
+        return HttpResponse::Ok().content_type("application/json").body(
+            r#"{"object":"list","data":[{"id":"mock-model","object":"model","created":1700000000,"owned_by":"mock"}]}"#,
+        );
+    }
+    if let Some(rest) = path.strip_prefix("/v1beta/models/") {
+        let model = rest.split(':').next().unwrap_or("gemini-mock").to_string();
+        if rest.ends_with(":streamGenerateContent") {
+            return sse(gemini_events(&model, n_events, usage_in, usage_out), interval);
+        }
+        if rest.ends_with(":generateContent") {
+            return HttpResponse::Ok()
+                .content_type("application/json")
+                .body(gemini_chunk(&model, "Hello from the mock.", Some((usage_in, usage_out))).to_string());
+        }
+    }
+    HttpResponse::Ok().content_type("application/json").body(
+        serde_json::json!({"mock": "echo", "method": req.method().as_str(), "path": path_and_query, "bytes": body.len()})
+            .to_string(),
+    )
+}
+
+fn sse(events: Vec<String>, interval: Duration) -> HttpResponse {
+    let s = stream::unfold((events.into_iter(), true), move |(mut it, first)| async move {
+        let ev = it.next()?;
+        if !first && !interval.is_zero() {
+            actix_rt::time::sleep(interval).await;
+        }
+        Some((Ok::<_, actix_web::Error>(Bytes::from(ev)), (it, false)))
+    });
+    HttpResponse::Ok()
+        .content_type("text/event-stream")
+        .insert_header(("cache-control", "no-cache"))
+        .streaming(s)
+}
+
+fn data(event: Option<&str>, v: serde_json::Value) -> String {
+    match event {
+        Some(e) => format!("event: {e}\ndata: {v}\n\n"),
+        None => format!("data: {v}\n\n"),
+    }
+}
+
+pub fn anthropic_events(model: &str, n: usize, usage_in: u64, usage_out: u64) -> Vec<String> {
+    let mut v = vec![data(
+        Some("message_start"),
+        serde_json::json!({"type": "message_start", "message": {"id": "msg_mock", "type": "message", "role": "assistant", "model": model, "content": [], "stop_reason": null, "stop_sequence": null, "usage": {"input_tokens": usage_in, "output_tokens": 1}}}),
+    )];
+    v.push(data(
+        Some("content_block_start"),
+        serde_json::json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+    ));
+    for i in 0..n {
+        v.push(data(
+            Some("content_block_delta"),
+            serde_json::json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": format!("tok{i} ")}}),
+        ));
+    }
+    v.push(data(Some("content_block_stop"), serde_json::json!({"type": "content_block_stop", "index": 0})));
+    v.push(data(
+        Some("message_delta"),
+        serde_json::json!({"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": null}, "usage": {"output_tokens": usage_out}}),
+    ));
+    v.push(data(Some("message_stop"), serde_json::json!({"type": "message_stop"})));
+    v
+}
+
+pub fn chat_events(model: &str, n: usize, include_usage: bool, usage_in: u64, usage_out: u64) -> Vec<String> {
+    let chunk = |delta: serde_json::Value, finish: Option<&str>| {
+        data(
+            None,
+            serde_json::json!({"id": "chatcmpl-mock", "object": "chat.completion.chunk", "created": 1700000000, "model": model,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": null}]}),
+        )
+    };
+    let mut v = vec![chunk(serde_json::json!({"role": "assistant", "content": ""}), None)];
+    for i in 0..n {
+        v.push(chunk(serde_json::json!({"content": format!("tok{i} ")}), None));
+    }
+    v.push(chunk(serde_json::json!({}), Some("stop")));
+    if include_usage {
+        v.push(data(
+            None,
+            serde_json::json!({"id": "chatcmpl-mock", "object": "chat.completion.chunk", "created": 1700000000, "model": model, "choices": [],
+                "usage": {"prompt_tokens": usage_in, "completion_tokens": usage_out, "total_tokens": usage_in + usage_out}}),
+        ));
+    }
+    v.push("data: [DONE]\n\n".to_string());
+    v
+}
+
+pub fn responses_object(model: &str, text: &str, usage_in: u64, usage_out: u64) -> serde_json::Value {
+    serde_json::json!({
+        "id": "resp_mock", "object": "response", "created_at": 1700000000, "status": "completed", "model": model,
+        "output": [{"type": "message", "id": "msg_mock", "status": "completed", "role": "assistant",
+            "content": [{"type": "output_text", "text": text, "annotations": []}]}],
+        "usage": {"input_tokens": usage_in, "output_tokens": usage_out, "total_tokens": usage_in + usage_out,
+            "input_tokens_details": {"cached_tokens": 0}, "output_tokens_details": {"reasoning_tokens": 0}},
+        "parallel_tool_calls": true, "tool_choice": "auto", "tools": []
+    })
+}
+
+pub fn responses_events(model: &str, n: usize, usage_in: u64, usage_out: u64) -> Vec<String> {
+    let mut seq = 0;
+    let mut next = || {
+        seq += 1;
+        seq
+    };
+    let mut created = responses_object(model, "", 0, 0);
+    created["status"] = "in_progress".into();
+    created["output"] = serde_json::json!([]);
+    created["usage"] = serde_json::Value::Null;
+    let mut v = vec![data(
+        Some("response.created"),
+        serde_json::json!({"type": "response.created", "sequence_number": next(), "response": created}),
+    )];
+    v.push(data(
+        Some("response.output_item.added"),
+        serde_json::json!({"type": "response.output_item.added", "sequence_number": next(), "output_index": 0,
+            "item": {"type": "message", "id": "msg_mock", "status": "in_progress", "role": "assistant", "content": []}}),
+    ));
+    v.push(data(
+        Some("response.content_part.added"),
+        serde_json::json!({"type": "response.content_part.added", "sequence_number": next(), "item_id": "msg_mock", "output_index": 0, "content_index": 0,
+            "part": {"type": "output_text", "text": "", "annotations": []}}),
+    ));
+    let mut text = String::new();
+    for i in 0..n {
+        let d = format!("tok{i} ");
+        text.push_str(&d);
+        v.push(data(
+            Some("response.output_text.delta"),
+            serde_json::json!({"type": "response.output_text.delta", "sequence_number": next(), "item_id": "msg_mock", "output_index": 0, "content_index": 0, "delta": d, "logprobs": []}),
+        ));
+    }
+    v.push(data(
+        Some("response.output_text.done"),
+        serde_json::json!({"type": "response.output_text.done", "sequence_number": next(), "item_id": "msg_mock", "output_index": 0, "content_index": 0, "text": text, "logprobs": []}),
+    ));
+    v.push(data(
+        Some("response.completed"),
+        serde_json::json!({"type": "response.completed", "sequence_number": next(), "response": responses_object(model, &text, usage_in, usage_out)}),
+    ));
+    v
+}
+
+pub fn gemini_chunk(model: &str, text: &str, usage: Option<(u64, u64)>) -> serde_json::Value {
+    let mut v = serde_json::json!({
+        "candidates": [{"content": {"parts": [{"text": text}], "role": "model"}, "index": 0}],
+        "modelVersion": model
+    });
+    if let Some((i, o)) = usage {
+        v["candidates"][0]["finishReason"] = "STOP".into();
+        v["usageMetadata"] = serde_json::json!({"promptTokenCount": i, "candidatesTokenCount": o, "totalTokenCount": i + o});
+    }
+    v
+}
+
+pub fn gemini_events(model: &str, n: usize, usage_in: u64, usage_out: u64) -> Vec<String> {
+    (0..n)
+        .map(|i| {
+            let last = i + 1 == n;
+            data(None, gemini_chunk(model, &format!("tok{i} "), last.then_some((usage_in, usage_out))))
+        })
+        .collect()
+}
