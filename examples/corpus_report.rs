@@ -92,7 +92,10 @@ fn main() {
     };
     let mut by_kind: BTreeMap<String, Bucket> = BTreeMap::new();
     for case in &cases {
-        if only_kind.as_deref().is_some_and(|k| k != case.kind && k != corpus::bucket(&case.kind)) {
+        if only_kind
+            .as_deref()
+            .is_some_and(|k| k != case.kind && k != corpus::bucket(&case.kind))
+        {
             continue;
         }
         let hash = marker::content_hash(&case.content);
@@ -108,7 +111,10 @@ fn main() {
         let result = compress::compress_block(&input, &opts);
         let elapsed = start.elapsed();
         let (text, stored) = match &result.output {
-            Some(o) => (o.text.as_str(), o.lossy && marker::find_hashes(&o.text).contains(&hash.as_str())),
+            Some(o) => (
+                o.text.as_str(),
+                o.lossy && marker::find_hashes(&o.text).contains(&hash.as_str()),
+            ),
             None => (case.content.as_str(), false),
         };
         let checker = Checker::new(text);
@@ -116,7 +122,8 @@ fn main() {
         b.cases += 1;
         b.tokens_before += result.tokens_before;
         b.tokens_after += result.tokens_after;
-        b.reductions.push(100.0 * (1.0 - result.tokens_after as f64 / result.tokens_before.max(1) as f64));
+        b.reductions
+            .push(100.0 * (1.0 - result.tokens_after as f64 / result.tokens_before.max(1) as f64));
         b.bytes += case.content.len();
         b.time += elapsed;
         b.per_case_ms.push(elapsed.as_secs_f64() * 1000.0);
@@ -160,7 +167,16 @@ fn main() {
 
     println!(
         "\n{:<14} {:>5} {:>8} {:>8} {:>10} {:>10} {:>9} {:>8} {:>8} {:>8}",
-        "kind", "cases", "med red", "mean red", "hard vis", "hard rec", "soft", "MB/s", "p99 ms", "tokens"
+        "kind",
+        "cases",
+        "med red",
+        "mean red",
+        "hard vis",
+        "hard rec",
+        "soft",
+        "MB/s",
+        "p99 ms",
+        "tokens"
     );
     let mut buckets: BTreeMap<&str, Bucket> = BTreeMap::new();
     let mut total = Bucket::default();

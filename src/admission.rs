@@ -77,14 +77,22 @@ mod tests {
     struct NoEnv(Option<&'static str>);
     impl Env for NoEnv {
         fn var(&self, k: &str) -> Option<String> {
-            (k == "HEADROOM_PROXY_TOKEN").then(|| self.0.map(str::to_string)).flatten()
+            (k == "HEADROOM_PROXY_TOKEN")
+                .then(|| self.0.map(str::to_string))
+                .flatten()
         }
     }
 
     fn config(args: &[&str], token: Option<&'static str>) -> Config {
         let mut argv = vec!["headroomd"];
         argv.extend_from_slice(args);
-        build(&CommandLine::parse(argv).unwrap(), &RawFile::default(), None, &NoEnv(token)).unwrap()
+        build(
+            &CommandLine::parse(argv).unwrap(),
+            &RawFile::default(),
+            None,
+            &NoEnv(token),
+        )
+        .unwrap()
     }
 
     #[test]

@@ -144,9 +144,10 @@ impl Checker {
                 .text
                 .as_deref()
                 .is_some_and(|t| self.lines.contains(&normalise(t))),
-            "regex" => fact.pattern.as_deref().is_some_and(|p| {
-                Regex::new(p).is_ok_and(|re| re.is_match(&self.text))
-            }),
+            "regex" => fact
+                .pattern
+                .as_deref()
+                .is_some_and(|p| Regex::new(p).is_ok_and(|re| re.is_match(&self.text))),
             _ => false,
         }
     }
@@ -172,16 +173,37 @@ mod tests {
 
     #[test]
     fn normalisation_matches_the_readme() {
-        assert_eq!(normalise("\u{1b}[1m a \t b \u{1b}[0m\r\nc\rd  "), "a b\nc\nd");
+        assert_eq!(
+            normalise("\u{1b}[1m a \t b \u{1b}[0m\r\nc\rd  "),
+            "a b\nc\nd"
+        );
     }
 
     #[test]
     fn identity_sees_every_fact() {
         let content = "x  1\nerror: boom\n{\"code\": \"invalid\"}\n";
         let facts = [
-            Fact { id: "1".into(), kind: "line".into(), text: Some("error: boom".into()), pattern: None, hard: true },
-            Fact { id: "2".into(), kind: "substring".into(), text: Some("x 1".into()), pattern: None, hard: true },
-            Fact { id: "3".into(), kind: "regex".into(), text: None, pattern: Some("\"code\"\\s*:\\s*\"invalid\"".into()), hard: true },
+            Fact {
+                id: "1".into(),
+                kind: "line".into(),
+                text: Some("error: boom".into()),
+                pattern: None,
+                hard: true,
+            },
+            Fact {
+                id: "2".into(),
+                kind: "substring".into(),
+                text: Some("x 1".into()),
+                pattern: None,
+                hard: true,
+            },
+            Fact {
+                id: "3".into(),
+                kind: "regex".into(),
+                text: None,
+                pattern: Some("\"code\"\\s*:\\s*\"invalid\"".into()),
+                hard: true,
+            },
         ];
         let c = Checker::new(content);
         assert!(facts.iter().all(|f| c.visible(f)));

@@ -33,7 +33,9 @@ pub enum Error {
         reason: String,
         attempts: u32,
     },
-    #[error("the {provider} upstream did not answer within {timeout:?} (--request-timeout-seconds)")]
+    #[error(
+        "the {provider} upstream did not answer within {timeout:?} (--request-timeout-seconds)"
+    )]
     UpstreamTimeout {
         provider: &'static str,
         timeout: Duration,

@@ -136,7 +136,10 @@ mod tests {
     #[test]
     fn routes_by_path() {
         let r = route("POST", "/v1/messages", false).unwrap();
-        assert_eq!((r.provider, r.format), (Provider::Anthropic, Some(ApiFormat::AnthropicMessages)));
+        assert_eq!(
+            (r.provider, r.format),
+            (Provider::Anthropic, Some(ApiFormat::AnthropicMessages))
+        );
         let r = route("POST", "/v1/messages/count_tokens", false).unwrap();
         assert_eq!((r.provider, r.format), (Provider::Anthropic, None));
         let r = route("POST", "/v1/messages/batches", false).unwrap();
@@ -149,9 +152,20 @@ mod tests {
         assert_eq!((r.provider, r.format), (Provider::OpenAi, None));
         let r = route("GET", "/v1/models", true).unwrap();
         assert_eq!(r.provider, Provider::Anthropic);
-        let r = route("POST", "/v1beta/models/gemini-2.5-pro:streamGenerateContent", false).unwrap();
-        assert_eq!((r.provider, r.format), (Provider::Gemini, Some(ApiFormat::GeminiGenerate)));
-        assert_eq!(gemini_model("/v1beta/models/gemini-2.5-pro:generateContent"), Some("gemini-2.5-pro"));
+        let r = route(
+            "POST",
+            "/v1beta/models/gemini-2.5-pro:streamGenerateContent",
+            false,
+        )
+        .unwrap();
+        assert_eq!(
+            (r.provider, r.format),
+            (Provider::Gemini, Some(ApiFormat::GeminiGenerate))
+        );
+        assert_eq!(
+            gemini_model("/v1beta/models/gemini-2.5-pro:generateContent"),
+            Some("gemini-2.5-pro")
+        );
         assert!(route("GET", "/health", false).is_none());
     }
 }

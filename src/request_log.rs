@@ -151,8 +151,16 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("hr-log-{}", std::process::id()));
         let path = dir.join("sub/requests.jsonl");
         let mut w = JsonlWriter::open(&path).unwrap();
-        w.write(&RequestRecord { request_id: "a".into(), ..Default::default() }).unwrap();
-        w.write(&RequestRecord { request_id: "b".into(), ..Default::default() }).unwrap();
+        w.write(&RequestRecord {
+            request_id: "a".into(),
+            ..Default::default()
+        })
+        .unwrap();
+        w.write(&RequestRecord {
+            request_id: "b".into(),
+            ..Default::default()
+        })
+        .unwrap();
         w.flush().unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(text.lines().count(), 2);

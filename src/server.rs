@@ -171,7 +171,10 @@ pub async fn run(
     }
     let log_out = match (&config.log_file, config.stateless) {
         (Some(path), false) => Some(JsonlWriter::open(path).map_err(|e| {
-            std::io::Error::new(e.kind(), format!("cannot open --log-file {}: {e}", path.display()))
+            std::io::Error::new(
+                e.kind(),
+                format!("cannot open --log-file {}: {e}", path.display()),
+            )
         })?),
         _ => None,
     };
@@ -208,7 +211,10 @@ pub async fn run(
     let drain = Duration::from_secs(config.drain_timeout_seconds);
     let server = HttpServer::new(move || {
         let config = http_services.config.load();
-        crate::http::app(http_services.clone(), crate::http::upstream::client(&config))
+        crate::http::app(
+            http_services.clone(),
+            crate::http::upstream::client(&config),
+        )
     })
     .workers(config.workers)
     .backlog(4096)
@@ -223,7 +229,13 @@ pub async fn run(
     // ----- control API -----
     let (control_stop_tx, control_stop_rx) = tokio::sync::watch::channel(false);
     let socket_path = control_socket_path(&config);
-    let control_desc = spawn_control(&config, &services, socket_path.as_deref(), local.port(), control_stop_rx)?;
+    let control_desc = spawn_control(
+        &config,
+        &services,
+        socket_path.as_deref(),
+        local.port(),
+        control_stop_rx,
+    )?;
 
     // ----- start-up report -----
     tracing::info!(
@@ -295,7 +307,12 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
         .recursive(true)
         .mode(0o700)
         .create(dir)
-        .map_err(|e| std::io::Error::new(e.kind(), format!("cannot create state dir {}: {e}", dir.display())))
+        .map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!("cannot create state dir {}: {e}", dir.display()),
+            )
+        })
 }
 
 /// Bind and serve the control API; returns a description for the log.
@@ -323,7 +340,10 @@ fn spawn_control(
                 std::fs::remove_file(path)?;
             }
             let listener = tokio::net::UnixListener::bind(path).map_err(|e| {
-                std::io::Error::new(e.kind(), format!("cannot bind control socket {}: {e}", path.display()))
+                std::io::Error::new(
+                    e.kind(),
+                    format!("cannot bind control socket {}: {e}", path.display()),
+                )
             })?;
             std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
             described.push(format!("unix:{}", path.display()));

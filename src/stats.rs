@@ -164,60 +164,121 @@ impl Stats {
     /// Prometheus text exposition (format 0.0.4).
     pub fn to_prometheus(&self, in_flight: u64, uptime_secs: f64) -> String {
         let mut s = String::with_capacity(4096);
-        let _ = writeln!(s, "# HELP headroom_requests_total Requests proxied, by provider.");
+        let _ = writeln!(
+            s,
+            "# HELP headroom_requests_total Requests proxied, by provider."
+        );
         let _ = writeln!(s, "# TYPE headroom_requests_total counter");
         for (p, c) in &self.providers {
-            let _ = writeln!(s, "headroom_requests_total{{provider=\"{p}\"}} {}", c.requests);
+            let _ = writeln!(
+                s,
+                "headroom_requests_total{{provider=\"{p}\"}} {}",
+                c.requests
+            );
         }
         let _ = writeln!(s, "# HELP headroom_errors_total Requests that ended in an error status or a transport failure.");
         let _ = writeln!(s, "# TYPE headroom_errors_total counter");
         for (p, c) in &self.providers {
             let _ = writeln!(s, "headroom_errors_total{{provider=\"{p}\"}} {}", c.errors);
         }
-        let _ = writeln!(s, "# HELP headroom_tokens_before_total Request tokens before compression (o200k_base).");
+        let _ = writeln!(
+            s,
+            "# HELP headroom_tokens_before_total Request tokens before compression (o200k_base)."
+        );
         let _ = writeln!(s, "# TYPE headroom_tokens_before_total counter");
         for (p, c) in &self.providers {
-            let _ = writeln!(s, "headroom_tokens_before_total{{provider=\"{p}\"}} {}", c.tokens_before);
+            let _ = writeln!(
+                s,
+                "headroom_tokens_before_total{{provider=\"{p}\"}} {}",
+                c.tokens_before
+            );
         }
-        let _ = writeln!(s, "# HELP headroom_tokens_after_total Request tokens after compression (o200k_base).");
+        let _ = writeln!(
+            s,
+            "# HELP headroom_tokens_after_total Request tokens after compression (o200k_base)."
+        );
         let _ = writeln!(s, "# TYPE headroom_tokens_after_total counter");
         for (p, c) in &self.providers {
-            let _ = writeln!(s, "headroom_tokens_after_total{{provider=\"{p}\"}} {}", c.tokens_after);
+            let _ = writeln!(
+                s,
+                "headroom_tokens_after_total{{provider=\"{p}\"}} {}",
+                c.tokens_after
+            );
         }
-        let _ = writeln!(s, "# HELP headroom_cost_usd_total Provider cost of proxied requests in USD.");
+        let _ = writeln!(
+            s,
+            "# HELP headroom_cost_usd_total Provider cost of proxied requests in USD."
+        );
         let _ = writeln!(s, "# TYPE headroom_cost_usd_total counter");
         for (p, c) in &self.providers {
-            let _ = writeln!(s, "headroom_cost_usd_total{{provider=\"{p}\"}} {}", c.cost_usd);
+            let _ = writeln!(
+                s,
+                "headroom_cost_usd_total{{provider=\"{p}\"}} {}",
+                c.cost_usd
+            );
         }
         let _ = writeln!(s, "# HELP headroom_compression_tokens_total Tokens before/after compression by content kind.");
         let _ = writeln!(s, "# TYPE headroom_compression_tokens_total counter");
         for (k, c) in &self.kinds {
-            let _ = writeln!(s, "headroom_compression_tokens_total{{kind=\"{k}\",stage=\"before\"}} {}", c.tokens_before);
-            let _ = writeln!(s, "headroom_compression_tokens_total{{kind=\"{k}\",stage=\"after\"}} {}", c.tokens_after);
+            let _ = writeln!(
+                s,
+                "headroom_compression_tokens_total{{kind=\"{k}\",stage=\"before\"}} {}",
+                c.tokens_before
+            );
+            let _ = writeln!(
+                s,
+                "headroom_compression_tokens_total{{kind=\"{k}\",stage=\"after\"}} {}",
+                c.tokens_after
+            );
         }
-        let _ = writeln!(s, "# HELP headroom_compression_seconds_total Time spent compressing, by content kind.");
+        let _ = writeln!(
+            s,
+            "# HELP headroom_compression_seconds_total Time spent compressing, by content kind."
+        );
         let _ = writeln!(s, "# TYPE headroom_compression_seconds_total counter");
         for (k, c) in &self.kinds {
-            let _ = writeln!(s, "headroom_compression_seconds_total{{kind=\"{k}\"}} {}", c.micros as f64 / 1e6);
+            let _ = writeln!(
+                s,
+                "headroom_compression_seconds_total{{kind=\"{k}\"}} {}",
+                c.micros as f64 / 1e6
+            );
         }
         let _ = writeln!(s, "# HELP headroom_overhead_seconds Time headroomd added to a request (excluding upstream time).");
         let _ = writeln!(s, "# TYPE headroom_overhead_seconds histogram");
         let mut cum = 0;
         for (i, b) in OVERHEAD_BUCKETS_MS.iter().enumerate() {
             cum += self.overhead_ms.counts[i];
-            let _ = writeln!(s, "headroom_overhead_seconds_bucket{{le=\"{}\"}} {cum}", b / 1000.0);
+            let _ = writeln!(
+                s,
+                "headroom_overhead_seconds_bucket{{le=\"{}\"}} {cum}",
+                b / 1000.0
+            );
         }
         cum += self.overhead_ms.counts[OVERHEAD_BUCKETS_MS.len()];
         let _ = writeln!(s, "headroom_overhead_seconds_bucket{{le=\"+Inf\"}} {cum}");
-        let _ = writeln!(s, "headroom_overhead_seconds_sum {}", self.overhead_ms.sum / 1000.0);
-        let _ = writeln!(s, "headroom_overhead_seconds_count {}", self.overhead_ms.count);
+        let _ = writeln!(
+            s,
+            "headroom_overhead_seconds_sum {}",
+            self.overhead_ms.sum / 1000.0
+        );
+        let _ = writeln!(
+            s,
+            "headroom_overhead_seconds_count {}",
+            self.overhead_ms.count
+        );
         let _ = writeln!(s, "# HELP headroom_fail_open_total Requests forwarded uncompressed because compression gave up.");
         let _ = writeln!(s, "# TYPE headroom_fail_open_total counter");
         let _ = writeln!(s, "headroom_fail_open_total {}", self.fail_open);
-        let _ = writeln!(s, "# HELP headroom_upstream_retries_total Upstream attempts retried.");
+        let _ = writeln!(
+            s,
+            "# HELP headroom_upstream_retries_total Upstream attempts retried."
+        );
         let _ = writeln!(s, "# TYPE headroom_upstream_retries_total counter");
         let _ = writeln!(s, "headroom_upstream_retries_total {}", self.retries);
-        let _ = writeln!(s, "# HELP headroom_dropped_records_total Stats/log records dropped under overload.");
+        let _ = writeln!(
+            s,
+            "# HELP headroom_dropped_records_total Stats/log records dropped under overload."
+        );
         let _ = writeln!(s, "# TYPE headroom_dropped_records_total counter");
         let _ = writeln!(s, "headroom_dropped_records_total {}", self.dropped_records);
         let _ = writeln!(s, "# HELP headroom_in_flight Requests in flight.");

@@ -62,9 +62,9 @@ pub fn compress(input: &Input<'_>, opts: &Options) -> Option<Output> {
     }
     let lines = text::lines(&stripped);
     let terms = text::query_terms(input.query);
-    let structured = lines.iter().any(|l| {
-        gitlog::is_commit_line(l) || l.starts_with("diff --") || l.starts_with("@@ ")
-    });
+    let structured = lines
+        .iter()
+        .any(|l| gitlog::is_commit_line(l) || l.starts_with("diff --") || l.starts_with("@@ "));
     let w = if structured {
         patch(&lines, &terms, stripped.len())
     } else if gitlog::looks_like_oneline(&lines) {
@@ -164,13 +164,7 @@ impl<'t> Writer<'t> {
         text::matches_terms(line, self.terms)
     }
 
-    fn finish(
-        mut self,
-        total: usize,
-        hash: &str,
-        markers: bool,
-        original: &str,
-    ) -> Option<Output> {
+    fn finish(mut self, total: usize, hash: &str, markers: bool, original: &str) -> Option<Output> {
         if self.dropped == 0 {
             // Nothing cut: only the ANSI clean-up (if any) is left.
             while self.out.ends_with('\n') {
@@ -483,6 +477,20 @@ impl<'a, 'w, 't> Patch<'a, 'w, 't> {
             }
             i = j;
         }
+        // A marker costs about as much as two short lines: keep tiny cuts.
+        let mut i = 0;
+        while i < body.len() {
+            let mut j = i + 1;
+            if matches!(fates[i], Fate::Cut(_)) {
+                while j < body.len() && fates[j] == fates[i] {
+                    j += 1;
+                }
+                if j - i < 3 {
+                    fates[i..j].fill(Fate::Keep);
+                }
+            }
+            i = j;
+        }
         for i in 0..body.len() {
             if fates[i] != Fate::Context {
                 continue;
@@ -501,7 +509,14 @@ impl<'a, 'w, 't> Patch<'a, 'w, 't> {
 
     /// Inside the run `body[a..b]`, blocks of 3+ kept comment lines keep
     /// their first line (and query matches).
-    fn trim_comments(&self, body: &[&str], a: usize, b: usize, fates: &mut [Fate], groups: &mut Vec<Group>) {
+    fn trim_comments(
+        &self,
+        body: &[&str],
+        a: usize,
+        b: usize,
+        fates: &mut [Fate],
+        groups: &mut Vec<Group>,
+    ) {
         let mut i = a;
         while i < b {
             let is_c = |k: usize| fates[k] == Fate::Keep && is_comment(&body[k][1..]);
@@ -565,7 +580,10 @@ fn hunk_end(lines: &[&str], start: usize) -> usize {
         }
         None => {
             while j < lines.len()
-                && matches!(lines[j].as_bytes().first(), Some(b' ' | b'+' | b'-' | b'\\'))
+                && matches!(
+                    lines[j].as_bytes().first(),
+                    Some(b' ' | b'+' | b'-' | b'\\')
+                )
                 && !lines[j].starts_with("--- ")
             {
                 j += 1;
@@ -625,7 +643,11 @@ fn file_path<'a>(first: &'a str, header: &[&'a str]) -> &'a str {
             .find_map(|h| h.strip_prefix(prefix))
             .map(|p| p.trim_end())
             .filter(|p| *p != "/dev/null")
-            .map(|p| p.split_once('/').filter(|_| p.starts_with(['a', 'b'])).map_or(p, |(_, r)| r))
+            .map(|p| {
+                p.split_once('/')
+                    .filter(|_| p.starts_with(['a', 'b']))
+                    .map_or(p, |(_, r)| r)
+            })
     };
     side("+++ ")
         .or_else(|| side("--- "))

@@ -34,7 +34,11 @@ impl LogShape {
         let commits = commits.max(1);
         LogShape {
             compact: commits > 3,
-            body_budget: if commits == 1 { 24 } else { (36 / commits).min(12) },
+            body_budget: if commits == 1 {
+                24
+            } else {
+                (36 / commits).min(12)
+            },
             stat_budget: if commits <= 3 {
                 usize::MAX
             } else {
@@ -169,7 +173,10 @@ fn message(msg: &[&str], shape: &LogShape, w: &mut Writer<'_>) {
         seen += 1;
     }
     if !dropped.is_empty() && !shape.compact {
-        w.synth(&format!("    {}", inline(dropped.len(), nonblank, "lines", None)));
+        w.synth(&format!(
+            "    {}",
+            inline(dropped.len(), nonblank, "lines", None)
+        ));
     }
     w.drop_lines(&dropped, Cut::Bodies);
 }
@@ -233,7 +240,12 @@ fn is_stat_summary(l: &str) -> bool {
 
 /// A `--stat` block starting at `start`: file lines without their bars,
 /// capped per commit, then the summary line verbatim.
-pub(crate) fn stat_block(lines: &[&str], start: usize, shape: &LogShape, w: &mut Writer<'_>) -> usize {
+pub(crate) fn stat_block(
+    lines: &[&str],
+    start: usize,
+    shape: &LogShape,
+    w: &mut Writer<'_>,
+) -> usize {
     let mut j = start;
     while j < lines.len() && stat_line(lines[j]).is_some() {
         j += 1;
@@ -252,11 +264,17 @@ pub(crate) fn stat_block(lines: &[&str], start: usize, shape: &LogShape, w: &mut
         }
     }
     if !dropped.is_empty() {
-        w.synth(&format!(" {}", inline(dropped.len(), files.len(), "files", None)));
+        w.synth(&format!(
+            " {}",
+            inline(dropped.len(), files.len(), "files", None)
+        ));
         w.drop_lines(&dropped, Cut::Stats);
     }
     if j < lines.len() && is_stat_summary(lines[j]) {
+        // With every file listed, the per-file counts already say it.
+        let redundant = shape.compact && dropped.is_empty();
         match short_summary(lines[j]).filter(|_| shape.compact) {
+            _ if redundant => w.drop_lines(&[lines[j]], Cut::Stats),
             Some(short) => {
                 w.synth(&short);
                 w.drop_lines(&[lines[j]], Cut::Stats);
@@ -305,7 +323,11 @@ fn graph_only(l: &str) -> bool {
 
 /// True when most lines are one-line log entries (`--oneline`, `%h %s`).
 pub(crate) fn looks_like_oneline(lines: &[&str]) -> bool {
-    let sample: Vec<&&str> = lines.iter().filter(|l| !l.trim().is_empty()).take(100).collect();
+    let sample: Vec<&&str> = lines
+        .iter()
+        .filter(|l| !l.trim().is_empty())
+        .take(100)
+        .collect();
     if sample.len() < 8 {
         return false;
     }
@@ -370,19 +392,29 @@ mod tests {
             stat_line(" src/frame.rs              | 13 +++++++++++--"),
             Some((" src/frame.rs", "13"))
         );
-        assert_eq!(stat_line(" a.png | Bin 0 -> 12 bytes"), Some((" a.png", "Bin 0 -> 12 bytes")));
+        assert_eq!(
+            stat_line(" a.png | Bin 0 -> 12 bytes"),
+            Some((" a.png", "Bin 0 -> 12 bytes"))
+        );
         assert_eq!(stat_line("no bar | here"), None);
-        assert!(is_stat_summary(" 2 files changed, 31 insertions(+), 2 deletions(-)"));
+        assert!(is_stat_summary(
+            " 2 files changed, 31 insertions(+), 2 deletions(-)"
+        ));
         assert_eq!(
             short_summary(" 2 files changed, 31 insertions(+), 2 deletions(-)").as_deref(),
             Some(" 2 files, +31 -2")
         );
-        assert_eq!(short_summary(" 1 file changed, 8 deletions(-)").as_deref(), Some(" 1 file, -8"));
+        assert_eq!(
+            short_summary(" 1 file changed, 8 deletions(-)").as_deref(),
+            Some(" 1 file, -8")
+        );
     }
 
     #[test]
     fn commit_lines() {
-        assert!(is_commit_line("commit 3d93b42bc363220f85af4fc9e1bebd35b588a4a3"));
+        assert!(is_commit_line(
+            "commit 3d93b42bc363220f85af4fc9e1bebd35b588a4a3"
+        ));
         assert!(is_commit_line("commit 3d93b42 (HEAD -> main)"));
         assert!(!is_commit_line("commit the changes"));
     }
@@ -390,7 +422,9 @@ mod tests {
     #[test]
     fn oneline_entries() {
         assert!(oneline_entry("* 0e2f8f7b grep: add clap"));
-        assert!(oneline_entry("eab044d8 Marcin 2022-10-20 ignore/types: add"));
+        assert!(oneline_entry(
+            "eab044d8 Marcin 2022-10-20 ignore/types: add"
+        ));
         assert!(!oneline_entry("hello world"));
         assert!(graph_only("|\\"));
     }

@@ -51,8 +51,8 @@ pub fn looks_like(input: &Input<'_>) -> bool {
             continue;
         }
         lines += 1;
-        let signal = info.body > 0
-            || !matches!(info.class, Class::Normal | Class::Header | Class::Decor);
+        let signal =
+            info.body > 0 || !matches!(info.class, Class::Normal | Class::Header | Class::Decor);
         signals += usize::from(signal);
         strong += usize::from(matches!(
             info.class,
@@ -68,27 +68,80 @@ pub fn looks_like(input: &Input<'_>) -> bool {
 pub fn is_log_command(command: &str) -> bool {
     // Tools whose every subcommand prints a build/test/lint log.
     const TOOLS: &[&str] = &[
-        "pytest", "tox", "nox", "mvn", "mvnw", "make", "cmake", "ninja", "bazel", "ctest",
-        "tsc", "vue-tsc", "eslint", "jest", "vitest", "playwright", "ruff", "mypy", "prettier",
-        "vite", "webpack", "next", "journalctl", "rspec", "phpunit", "xcodebuild", "sbt",
-        "gcc", "g++", "clang", "javac", "rustc", "firebase", "prisma", "msbuild", "pylint",
-        "flake8", "black", "golangci-lint", "staticcheck",
+        "pytest",
+        "tox",
+        "nox",
+        "mvn",
+        "mvnw",
+        "make",
+        "cmake",
+        "ninja",
+        "bazel",
+        "ctest",
+        "tsc",
+        "vue-tsc",
+        "eslint",
+        "jest",
+        "vitest",
+        "playwright",
+        "ruff",
+        "mypy",
+        "prettier",
+        "vite",
+        "webpack",
+        "next",
+        "journalctl",
+        "rspec",
+        "phpunit",
+        "xcodebuild",
+        "sbt",
+        "gcc",
+        "g++",
+        "clang",
+        "javac",
+        "rustc",
+        "firebase",
+        "prisma",
+        "msbuild",
+        "pylint",
+        "flake8",
+        "black",
+        "golangci-lint",
+        "staticcheck",
     ];
     // Tools whose listed subcommands do (`cargo tree`, `npm ls` are listings).
     const SUBCOMMANDS: &[(&str, &[&str])] = &[
         (
             "cargo",
-            &["build", "test", "check", "clippy", "nextest", "install", "fmt", "bench", "doc", "run"],
+            &[
+                "build", "test", "check", "clippy", "nextest", "install", "fmt", "bench", "doc",
+                "run",
+            ],
         ),
         ("npm", &["test", "run", "install", "ci", "build", "t"]),
         ("pnpm", &["test", "run", "install", "build", "add", "i"]),
         ("yarn", &["test", "run", "install", "build", "add"]),
         ("bun", &["test", "run", "install", "build"]),
-        ("npx", &["jest", "vitest", "tsc", "eslint", "playwright", "prettier", "next", "vite"]),
+        (
+            "npx",
+            &[
+                "jest",
+                "vitest",
+                "tsc",
+                "eslint",
+                "playwright",
+                "prettier",
+                "next",
+                "vite",
+            ],
+        ),
         ("go", &["test", "build", "vet", "install", "generate"]),
         ("gradle", &["build", "test", "check", "assemble", "clean"]),
         ("gradlew", &["build", "test", "check", "assemble", "clean"]),
-        ("docker", &["build", "logs", "compose", "pull", "push", "run"]),
+        (
+            "docker",
+            &["build", "logs", "compose", "pull", "push", "run"],
+        ),
         ("docker-compose", &["up", "logs", "build"]),
         ("kubectl", &["logs"]),
         ("dotnet", &["build", "test", "publish", "restore"]),
@@ -112,13 +165,19 @@ pub fn is_log_command(command: &str) -> bool {
         if TOOLS.contains(&prog) {
             return true;
         }
-        let sub = words[1..].iter().find(|w| !w.starts_with('-') || **w == "-m");
+        let sub = words[1..]
+            .iter()
+            .find(|w| !w.starts_with('-') || **w == "-m");
         if let (Some((_, subs)), Some(sub)) = (SUBCOMMANDS.iter().find(|(p, _)| *p == prog), sub) {
             if subs.contains(sub) {
                 return true;
             }
         }
-        if VIEWERS.contains(&prog) && words[1..].iter().any(|w| w.trim_matches(['\'', '"']).ends_with(".log")) {
+        if VIEWERS.contains(&prog)
+            && words[1..]
+                .iter()
+                .any(|w| w.trim_matches(['\'', '"']).ends_with(".log"))
+        {
             return true;
         }
     }
@@ -157,7 +216,10 @@ pub fn compress(input: &Input<'_>, opts: &Options) -> Option<Output> {
 fn render(lines: &[&str], info: &[LineInfo], keep: &[bool], hash: &str, markers: bool) -> String {
     let n = lines.len();
     let kept_tmpls: HashSet<u64> = (0..n).filter(|&i| keep[i]).map(|i| info[i].tmpl).collect();
-    let kept_bytes: usize = (0..n).filter(|&i| keep[i]).map(|i| lines[i].len() + 1).sum();
+    let kept_bytes: usize = (0..n)
+        .filter(|&i| keep[i])
+        .map(|i| lines[i].len() + 1)
+        .sum();
     let mut out = String::with_capacity(kept_bytes + 64);
     let mut prev_blank = false;
     let mut i = 0;
@@ -293,7 +355,9 @@ mod tests {
             t.push_str(&format!("   Compiling dep{i} v1.{i}.0\n"));
         }
         t.push_str("error[E0425]: cannot find value `x` in this scope\n");
-        t.push_str("  --> src/lib.rs:10:5\n   |\n10 |     x + 1\n   |     ^ not found in this scope\n\n");
+        t.push_str(
+            "  --> src/lib.rs:10:5\n   |\n10 |     x + 1\n   |     ^ not found in this scope\n\n",
+        );
         t.push_str("error: could not compile `app` (lib) due to 1 previous error\n");
         t
     }
@@ -303,11 +367,17 @@ mod tests {
         let log = cargo_log();
         let out = compress(&input(&log), &Options::default()).expect("compresses");
         assert!(out.lossy);
-        assert!(out.text.contains("error[E0425]: cannot find value `x` in this scope"));
+        assert!(out
+            .text
+            .contains("error[E0425]: cannot find value `x` in this scope"));
         assert!(out.text.contains("  --> src/lib.rs:10:5"));
         assert!(out.text.contains("10 |     x + 1"));
-        assert!(out.text.contains("error: could not compile `app` (lib) due to 1 previous error"));
-        assert!(out.text.contains("120 of 127 lines omitted — 120 'Compiling …'; hash=0123456789abcdef]"));
+        assert!(out
+            .text
+            .contains("error: could not compile `app` (lib) due to 1 previous error"));
+        assert!(out
+            .text
+            .contains("120 of 127 lines omitted — 120 'Compiling …'; hash=0123456789abcdef]"));
         assert!(out.text.len() < log.len() / 3);
     }
 
@@ -368,7 +438,8 @@ mod tests {
     #[test]
     fn sniffs_logs_not_prose() {
         assert!(looks_like(&input(&cargo_log())));
-        let prose = "The quick brown fox jumps over the lazy dog.\nIt was a sunny day.\nBirds sang.\n";
+        let prose =
+            "The quick brown fox jumps over the lazy dog.\nIt was a sunny day.\nBirds sang.\n";
         assert!(!looks_like(&input(prose)));
     }
 
@@ -385,7 +456,9 @@ mod tests {
                 t.push_str("2024-01-01 10:02:30,000 INFO [main] Rare thing happened once\n");
             }
             if i % 100 == 7 {
-                t.push_str(&format!("2024-01-01 10:00:07,{i:03} WARN [db] Connection lost to 10.0.0.{i}\n"));
+                t.push_str(&format!(
+                    "2024-01-01 10:00:07,{i:03} WARN [db] Connection lost to 10.0.0.{i}\n"
+                ));
             }
         }
         let out = compress(&input(&t), &Options::default()).expect("compresses");

@@ -328,10 +328,7 @@ fn is_decor(rest: &str) -> bool {
         if c == ' ' {
             continue;
         }
-        if "-=_*#~+.:|<>`'\"/\\"
-            .contains(c)
-            || ('\u{2500}'..='\u{257f}').contains(&c)
-        {
+        if "-=_*#~+.:|<>`'\"/\\".contains(c) || ('\u{2500}'..='\u{257f}').contains(&c) {
             n += 1;
         } else {
             return false;
@@ -626,7 +623,10 @@ fn has_count_phrase(t: &str) -> bool {
                 let rest = &t[j + 1..];
                 if WORDS.iter().any(|w| {
                     rest.starts_with(w)
-                        && !rest.as_bytes().get(w.len()).is_some_and(u8::is_ascii_alphabetic)
+                        && !rest
+                            .as_bytes()
+                            .get(w.len())
+                            .is_some_and(u8::is_ascii_alphabetic)
                 }) {
                     return true;
                 }
@@ -648,29 +648,121 @@ struct Stem {
 }
 
 const ERROR_STEMS: &[Stem] = &[
-    Stem { pat: "error", suffixes: Some(&["s", "ed", ""]), word_start: false },
-    Stem { pat: "fail", suffixes: Some(&["ures", "ure", "ing", "ed", "s", ""]), word_start: false },
-    Stem { pat: "exception", suffixes: Some(&["s", ""]), word_start: false },
-    Stem { pat: "panic", suffixes: Some(&["ked", "king", "s", ""]), word_start: false },
-    Stem { pat: "fatal", suffixes: Some(&[""]), word_start: false },
-    Stem { pat: "traceback", suffixes: None, word_start: false },
-    Stem { pat: "assert", suffixes: None, word_start: false },
-    Stem { pat: "expected", suffixes: Some(&[""]), word_start: false },
-    Stem { pat: "abort", suffixes: Some(&["ing", "ed", "s", ""]), word_start: true },
-    Stem { pat: "denied", suffixes: Some(&[""]), word_start: true },
-    Stem { pat: "refused", suffixes: Some(&[""]), word_start: true },
-    Stem { pat: "killed", suffixes: Some(&[""]), word_start: true },
-    Stem { pat: "critical", suffixes: Some(&[""]), word_start: true },
-    Stem { pat: "severe", suffixes: Some(&[""]), word_start: true },
-    Stem { pat: "unresolved", suffixes: Some(&[""]), word_start: true },
-    Stem { pat: "undefined", suffixes: Some(&[""]), word_start: true },
-    Stem { pat: "undeclared", suffixes: Some(&[""]), word_start: true },
-    Stem { pat: "mismatch", suffixes: Some(&["es", "ed", ""]), word_start: true },
-    Stem { pat: "broken", suffixes: Some(&[""]), word_start: true },
-    Stem { pat: "invalid", suffixes: Some(&[""]), word_start: true },
-    Stem { pat: "timeout", suffixes: Some(&["s", ""]), word_start: false },
-    Stem { pat: "crash", suffixes: Some(&["ed", "es", ""]), word_start: true },
-    Stem { pat: "err!", suffixes: None, word_start: true },
+    Stem {
+        pat: "error",
+        suffixes: Some(&["s", "ed", ""]),
+        word_start: false,
+    },
+    Stem {
+        pat: "fail",
+        suffixes: Some(&["ures", "ure", "ing", "ed", "s", ""]),
+        word_start: false,
+    },
+    Stem {
+        pat: "exception",
+        suffixes: Some(&["s", ""]),
+        word_start: false,
+    },
+    Stem {
+        pat: "panic",
+        suffixes: Some(&["ked", "king", "s", ""]),
+        word_start: false,
+    },
+    Stem {
+        pat: "fatal",
+        suffixes: Some(&[""]),
+        word_start: false,
+    },
+    Stem {
+        pat: "traceback",
+        suffixes: None,
+        word_start: false,
+    },
+    Stem {
+        pat: "assert",
+        suffixes: None,
+        word_start: false,
+    },
+    Stem {
+        pat: "expected",
+        suffixes: Some(&[""]),
+        word_start: false,
+    },
+    Stem {
+        pat: "abort",
+        suffixes: Some(&["ing", "ed", "s", ""]),
+        word_start: true,
+    },
+    Stem {
+        pat: "denied",
+        suffixes: Some(&[""]),
+        word_start: true,
+    },
+    Stem {
+        pat: "refused",
+        suffixes: Some(&[""]),
+        word_start: true,
+    },
+    Stem {
+        pat: "killed",
+        suffixes: Some(&[""]),
+        word_start: true,
+    },
+    Stem {
+        pat: "critical",
+        suffixes: Some(&[""]),
+        word_start: true,
+    },
+    Stem {
+        pat: "severe",
+        suffixes: Some(&[""]),
+        word_start: true,
+    },
+    Stem {
+        pat: "unresolved",
+        suffixes: Some(&[""]),
+        word_start: true,
+    },
+    Stem {
+        pat: "undefined",
+        suffixes: Some(&[""]),
+        word_start: true,
+    },
+    Stem {
+        pat: "undeclared",
+        suffixes: Some(&[""]),
+        word_start: true,
+    },
+    Stem {
+        pat: "mismatch",
+        suffixes: Some(&["es", "ed", ""]),
+        word_start: true,
+    },
+    Stem {
+        pat: "broken",
+        suffixes: Some(&[""]),
+        word_start: true,
+    },
+    Stem {
+        pat: "invalid",
+        suffixes: Some(&[""]),
+        word_start: true,
+    },
+    Stem {
+        pat: "timeout",
+        suffixes: Some(&["s", ""]),
+        word_start: false,
+    },
+    Stem {
+        pat: "crash",
+        suffixes: Some(&["ed", "es", ""]),
+        word_start: true,
+    },
+    Stem {
+        pat: "err!",
+        suffixes: None,
+        word_start: true,
+    },
 ];
 
 const ERROR_PHRASES: &[&str] = &[
@@ -723,16 +815,25 @@ fn has_warning(lower: &str) -> bool {
 
 /// Substring test used by the corpus/brief rule for long stack traces.
 pub(super) fn has_keyword_substring(lower: &str) -> bool {
-    ["error", "fail", "exception", "expected", "assert", "caused by"]
-        .iter()
-        .any(|k| lower.contains(k))
+    [
+        "error",
+        "fail",
+        "exception",
+        "expected",
+        "assert",
+        "caused by",
+    ]
+    .iter()
+    .any(|k| lower.contains(k))
 }
 
 fn nonzero_exit(lower: &str) -> bool {
     for p in ["exit code ", "exit status ", "exited with code "] {
         if let Some(i) = lower.find(p) {
             let rest = &lower.as_bytes()[i + p.len()..];
-            if rest.first().is_some_and(|c| c.is_ascii_digit() && *c != b'0')
+            if rest
+                .first()
+                .is_some_and(|c| c.is_ascii_digit() && *c != b'0')
                 || (rest.first() == Some(&b'0') && rest.get(1).is_some_and(u8::is_ascii_digit))
             {
                 return true;
@@ -800,7 +901,10 @@ fn is_zero_count(b: &[u8], start: usize, end: usize) -> bool {
         _ => return false,
     };
     let rest = rest.strip_prefix(b" ").unwrap_or(rest);
-    rest.first() == Some(&b'0') && !rest.get(1).is_some_and(|c| c.is_ascii_digit() || *c == b'.')
+    rest.first() == Some(&b'0')
+        && !rest
+            .get(1)
+            .is_some_and(|c| c.is_ascii_digit() || *c == b'.')
 }
 
 #[cfg(test)]
@@ -816,12 +920,24 @@ mod tests {
         assert_eq!(class("error[E0308]: mismatched types"), Class::Error);
         assert_eq!(class("java.lang.IllegalStateException: boom"), Class::Error);
         assert_eq!(class("--- FAIL: TestThing (0.00s)"), Class::Error);
-        assert_eq!(class("thread 'main' panicked at src/x.rs:3:5"), Class::Error);
-        assert_eq!(class("[INFO] Tests run: 5, Failures: 0, Errors: 0, Skipped: 0"), Class::Summary);
+        assert_eq!(
+            class("thread 'main' panicked at src/x.rs:3:5"),
+            Class::Error
+        );
+        assert_eq!(
+            class("[INFO] Tests run: 5, Failures: 0, Errors: 0, Skipped: 0"),
+            Class::Summary
+        );
         assert_eq!(class("no errors, no warnings"), Class::Normal);
-        assert_eq!(class("using error_prone_annotations and ErrorHandler"), Class::Normal);
+        assert_eq!(
+            class("using error_prone_annotations and ErrorHandler"),
+            Class::Normal
+        );
         assert_eq!(class(" > git fetch --tags # timeout=10"), Class::Header);
-        assert_eq!(class("bash: line 3: x.xml: No space left on device"), Class::Error);
+        assert_eq!(
+            class("bash: line 3: x.xml: No space left on device"),
+            Class::Error
+        );
         assert_eq!(class("exit status 1"), Class::Error);
         assert_eq!(class("exit status 0"), Class::Normal);
     }
@@ -860,6 +976,9 @@ mod tests {
         assert_eq!(class("test result: ok. 3 passed; 0 failed"), Class::Summary);
         assert_eq!(class("[INFO] BUILD SUCCESS"), Class::Summary);
         assert_eq!(class("===== 2 passed in 0.01s ====="), Class::Summary);
-        assert_eq!(class("Tests:       1 failed, 4 passed, 5 total"), Class::Error);
+        assert_eq!(
+            class("Tests:       1 failed, 4 passed, 5 total"),
+            Class::Error
+        );
     }
 }

@@ -296,7 +296,10 @@ fn keep_some_passes(info: &[LineInfo], keep: &mut [bool], small: bool) {
         if let Some(p) = prev {
             // A run is broken by anything but blanks, rules and test starts.
             run_start = info[p + 1..i].iter().any(|li| {
-                !matches!(li.class, Class::Blank | Class::Decor | Class::Start | Class::Pass)
+                !matches!(
+                    li.class,
+                    Class::Blank | Class::Decor | Class::Start | Class::Pass
+                )
             });
         }
         if run_start {
@@ -352,7 +355,9 @@ mod tests {
     fn water_fill_caps_the_biggest_template_first() {
         let mut text = String::new();
         for i in 0..200 {
-            text.push_str(&format!("src/a.rs:{i}: error: bad thing number {i} happened here\n"));
+            text.push_str(&format!(
+                "src/a.rs:{i}: error: bad thing number {i} happened here\n"
+            ));
         }
         text.push_str("src/b.rs:1: error: something else\n");
         let lines: Vec<&str> = text.lines().collect();

@@ -93,8 +93,18 @@ mod tests {
 
     #[test]
     fn marker_grammar() {
-        let m = omitted(142, 180, "lines", Some("3 errors kept"), "0123456789abcdef", true);
-        assert_eq!(m, "[142 of 180 lines omitted — 3 errors kept; hash=0123456789abcdef]");
+        let m = omitted(
+            142,
+            180,
+            "lines",
+            Some("3 errors kept"),
+            "0123456789abcdef",
+            true,
+        );
+        assert_eq!(
+            m,
+            "[142 of 180 lines omitted — 3 errors kept; hash=0123456789abcdef]"
+        );
         let m = omitted(2, 9, "rows", None, "0123456789abcdef", false);
         assert_eq!(m, "[2 of 9 rows omitted]");
         assert_eq!(find_hashes(&format!("x {m} y")), Vec::<&str>::new());

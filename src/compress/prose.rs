@@ -203,7 +203,7 @@ pub fn extract(text: &str, query: Option<&str>, hash: &str, opts: &Options) -> O
             .map(|i| rel[i] / max_rel + 0.01 * density(&stats[i]))
             .collect()
     } else {
-        let weight = if clear { 1.5 } else { 0.5 };
+        let weight: f64 = if clear { 1.5 } else { 0.5 };
         salience_scores(
             &bodies,
             &units,
@@ -268,7 +268,7 @@ pub fn extract(text: &str, query: Option<&str>, hash: &str, opts: &Options) -> O
     }
     keep_headings(&units, &mut keep);
     let marker_cost = if opts.markers { 60 } else { 30 };
-    refill_small_runs(&units, &mut keep, marker_cost + 40);
+    refill_small_runs(&units, &mut keep, marker_cost + 100);
     let unit_name = if docs { "documents" } else { "paragraphs" };
     let out = emit(&units, &bodies, &keep, unit_name, hash, opts.markers);
     (out.len() * 10 < clean.len() * 9).then_some(out)

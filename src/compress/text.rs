@@ -255,7 +255,9 @@ mod tests {
 
     #[test]
     fn query_terms_keep_identifiers_and_quotes() {
-        let t = query_terms(Some("Why does `parse_config` fail in src/main.rs with \"bad key\"?"));
+        let t = query_terms(Some(
+            "Why does `parse_config` fail in src/main.rs with \"bad key\"?",
+        ));
         assert!(t.contains(&"parse_config".to_string()));
         assert!(t.contains(&"src/main.rs".to_string()));
         assert!(t.contains(&"bad key".to_string()));

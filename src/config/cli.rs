@@ -25,20 +25,41 @@ pub struct Args {
     // ----- core -----
     /// Host to bind the proxy to. Set 0.0.0.0 for remote access (then also
     /// set HEADROOM_PROXY_TOKEN).
-    #[arg(long, env = "HEADROOM_HOST", default_value = "127.0.0.1", help_heading = "Core")]
+    #[arg(
+        long,
+        env = "HEADROOM_HOST",
+        default_value = "127.0.0.1",
+        help_heading = "Core"
+    )]
     pub host: String,
     /// Port to bind the proxy to (1–65535; 0 picks a free port and logs it).
-    #[arg(short = 'p', long, env = "HEADROOM_PORT", default_value_t = 8787, help_heading = "Core")]
+    #[arg(
+        short = 'p',
+        long,
+        env = "HEADROOM_PORT",
+        default_value_t = 8787,
+        help_heading = "Core"
+    )]
     pub port: u16,
     /// Number of HTTP worker threads (each is async and serves many
     /// connections; compression runs on its own pool).
-    #[arg(long, env = "HEADROOM_WORKERS", default_value_t = 1, help_heading = "Core")]
+    #[arg(
+        long,
+        env = "HEADROOM_WORKERS",
+        default_value_t = 1,
+        help_heading = "Core"
+    )]
     pub workers: usize,
     /// Optimization mode: `token` compresses hardest and may rewrite older
     /// context where the saving outweighs the prompt-cache loss; `cache`
     /// never changes anything already forwarded. Legacy aliases token_mode,
     /// cache_mode, token_savings, cost_savings, token_headroom are accepted.
-    #[arg(long, env = "HEADROOM_MODE", default_value = "token", help_heading = "Core")]
+    #[arg(
+        long,
+        env = "HEADROOM_MODE",
+        default_value = "token",
+        help_heading = "Core"
+    )]
     pub mode: String,
     /// Disable all compression: a byte-faithful passthrough proxy.
     #[arg(long, env = "HEADROOM_NO_OPTIMIZE", action = ArgAction::SetTrue, help_heading = "Core")]
@@ -75,31 +96,70 @@ pub struct Args {
     #[arg(long, env = "HEADROOM_NO_RATE_LIMIT", action = ArgAction::SetTrue, help_heading = "Budget & rate limiting")]
     pub no_rate_limit: bool,
     /// Max requests per minute per client key.
-    #[arg(long, env = "HEADROOM_RPM", default_value_t = 60, help_heading = "Budget & rate limiting")]
+    #[arg(
+        long,
+        env = "HEADROOM_RPM",
+        default_value_t = 60,
+        help_heading = "Budget & rate limiting"
+    )]
     pub rpm: u32,
     /// Max tokens per minute per client key.
-    #[arg(long, env = "HEADROOM_TPM", default_value_t = 100_000, help_heading = "Budget & rate limiting")]
+    #[arg(
+        long,
+        env = "HEADROOM_TPM",
+        default_value_t = 100_000,
+        help_heading = "Budget & rate limiting"
+    )]
     pub tpm: u64,
 
     // ----- upstreams -----
     /// OpenAI upstream base URL.
-    #[arg(long, env = "OPENAI_TARGET_API_URL", default_value = "https://api.openai.com", help_heading = "Upstream provider routing")]
+    #[arg(
+        long,
+        env = "OPENAI_TARGET_API_URL",
+        default_value = "https://api.openai.com",
+        help_heading = "Upstream provider routing"
+    )]
     pub openai_api_url: String,
     /// Anthropic upstream base URL.
-    #[arg(long, env = "ANTHROPIC_TARGET_API_URL", default_value = "https://api.anthropic.com", help_heading = "Upstream provider routing")]
+    #[arg(
+        long,
+        env = "ANTHROPIC_TARGET_API_URL",
+        default_value = "https://api.anthropic.com",
+        help_heading = "Upstream provider routing"
+    )]
     pub anthropic_api_url: String,
     /// Gemini upstream base URL.
-    #[arg(long, env = "GEMINI_TARGET_API_URL", default_value = "https://generativelanguage.googleapis.com", help_heading = "Upstream provider routing")]
+    #[arg(
+        long,
+        env = "GEMINI_TARGET_API_URL",
+        default_value = "https://generativelanguage.googleapis.com",
+        help_heading = "Upstream provider routing"
+    )]
     pub gemini_api_url: String,
     /// API backend: anthropic (direct), bedrock, openrouter, anyllm,
     /// litellm-<provider>. Only `anthropic` (direct routing) is built.
-    #[arg(long, env = "HEADROOM_BACKEND", default_value = "anthropic", help_heading = "Upstream provider routing")]
+    #[arg(
+        long,
+        env = "HEADROOM_BACKEND",
+        default_value = "anthropic",
+        help_heading = "Upstream provider routing"
+    )]
     pub backend: String,
     /// Custom Bedrock InvokeModel upstream (a re-signing gateway).
-    #[arg(long, env = "BEDROCK_TARGET_API_URL", help_heading = "Upstream provider routing")]
+    #[arg(
+        long,
+        env = "BEDROCK_TARGET_API_URL",
+        help_heading = "Upstream provider routing"
+    )]
     pub bedrock_api_url: Option<String>,
     /// Cloud region for Bedrock/Vertex.
-    #[arg(long, env = "HEADROOM_REGION", default_value = "us-west-2", help_heading = "Upstream provider routing")]
+    #[arg(
+        long,
+        env = "HEADROOM_REGION",
+        default_value = "us-west-2",
+        help_heading = "Upstream provider routing"
+    )]
     pub region: String,
 
     // ----- CCR -----
@@ -124,7 +184,11 @@ pub struct Args {
     pub disable_kompress: bool,
     /// Comma-separated tool names whose results are never lossy-compressed,
     /// merged with the built-in defaults (WebFetch, Read).
-    #[arg(long, env = "HEADROOM_PROTECT_TOOL_RESULTS", help_heading = "Kompress & tool protection")]
+    #[arg(
+        long,
+        env = "HEADROOM_PROTECT_TOOL_RESULTS",
+        help_heading = "Kompress & tool protection"
+    )]
     pub protect_tool_results: Option<String>,
     /// Disable putting dropped lines back when a later question asks for them.
     #[arg(long, env = "HEADROOM_NO_CCR_PROACTIVE_EXPANSION", action = ArgAction::SetTrue, help_heading = "Kompress & tool protection")]
@@ -153,7 +217,12 @@ pub struct Args {
     #[arg(long, env = "HEADROOM_MEMORY_STORAGE", default_value = "project", value_parser = ["project", "user", "global"], help_heading = "Memory & learning")]
     pub memory_storage: String,
     /// Memories injected as context (1–100).
-    #[arg(long, env = "HEADROOM_MEMORY_TOP_K", default_value_t = 10, help_heading = "Memory & learning")]
+    #[arg(
+        long,
+        env = "HEADROOM_MEMORY_TOP_K",
+        default_value_t = 10,
+        help_heading = "Memory & learning"
+    )]
     pub memory_top_k: u32,
     /// Don't inject memory_save/memory_search tools.
     #[arg(long, env = "HEADROOM_NO_MEMORY_TOOLS", action = ArgAction::SetTrue, help_heading = "Memory & learning")]
@@ -168,49 +237,113 @@ pub struct Args {
     #[arg(long, action = ArgAction::SetTrue, overrides_with = "learn", help_heading = "Memory & learning")]
     pub no_learn: bool,
     /// Observations needed before a learned pattern is persisted.
-    #[arg(long, env = "HEADROOM_MIN_EVIDENCE", default_value_t = 5, help_heading = "Memory & learning")]
+    #[arg(
+        long,
+        env = "HEADROOM_MIN_EVIDENCE",
+        default_value_t = 5,
+        help_heading = "Memory & learning"
+    )]
     pub min_evidence: u32,
 
     // ----- connection tuning -----
     /// Concurrent requests before headroomd answers 503 (in the client's
     /// error shape).
-    #[arg(long, env = "HEADROOM_LIMIT_CONCURRENCY", default_value_t = 1000, help_heading = "Connection tuning")]
+    #[arg(
+        long,
+        env = "HEADROOM_LIMIT_CONCURRENCY",
+        default_value_t = 1000,
+        help_heading = "Connection tuning"
+    )]
     pub limit_concurrency: usize,
     /// Maximum upstream connections (per HTTP worker).
-    #[arg(long, env = "HEADROOM_MAX_CONNECTIONS", default_value_t = 500, help_heading = "Connection tuning")]
+    #[arg(
+        long,
+        env = "HEADROOM_MAX_CONNECTIONS",
+        default_value_t = 500,
+        help_heading = "Connection tuning"
+    )]
     pub max_connections: usize,
     /// Maximum upstream keep-alive connections; 0 disables keep-alive.
-    #[arg(long, env = "HEADROOM_MAX_KEEPALIVE", default_value_t = 100, help_heading = "Connection tuning")]
+    #[arg(
+        long,
+        env = "HEADROOM_MAX_KEEPALIVE",
+        default_value_t = 100,
+        help_heading = "Connection tuning"
+    )]
     pub max_keepalive: usize,
     /// Seconds an idle upstream keep-alive connection is kept.
-    #[arg(long, env = "HEADROOM_KEEPALIVE_EXPIRY", default_value_t = 90.0, help_heading = "Connection tuning")]
+    #[arg(
+        long,
+        env = "HEADROOM_KEEPALIVE_EXPIRY",
+        default_value_t = 90.0,
+        help_heading = "Connection tuning"
+    )]
     pub keepalive_expiry: f64,
     /// Upstream request timeout in seconds (whole response for JSON, time
     /// between chunks for streams).
-    #[arg(long, env = "HEADROOM_REQUEST_TIMEOUT", default_value_t = 300, help_heading = "Connection tuning")]
+    #[arg(
+        long,
+        env = "HEADROOM_REQUEST_TIMEOUT",
+        default_value_t = 300,
+        help_heading = "Connection tuning"
+    )]
     pub request_timeout_seconds: u64,
     /// Upstream connect timeout in seconds.
-    #[arg(long, env = "HEADROOM_CONNECT_TIMEOUT_SECONDS", default_value_t = 10, help_heading = "Connection tuning")]
+    #[arg(
+        long,
+        env = "HEADROOM_CONNECT_TIMEOUT_SECONDS",
+        default_value_t = 10,
+        help_heading = "Connection tuning"
+    )]
     pub connect_timeout_seconds: u64,
     /// Upstream attempts for connect errors, 5xx and 429 (1–10); retries
     /// happen only before anything was sent to the client.
-    #[arg(long, env = "HEADROOM_RETRY_MAX_ATTEMPTS", default_value_t = 3, help_heading = "Connection tuning")]
+    #[arg(
+        long,
+        env = "HEADROOM_RETRY_MAX_ATTEMPTS",
+        default_value_t = 3,
+        help_heading = "Connection tuning"
+    )]
     pub retry_max_attempts: u32,
     /// First retry delay in ms (doubles each attempt; `retry-after` wins).
-    #[arg(long, env = "HEADROOM_RETRY_BASE_DELAY_MS", default_value_t = 1000, help_heading = "Connection tuning")]
+    #[arg(
+        long,
+        env = "HEADROOM_RETRY_BASE_DELAY_MS",
+        default_value_t = 1000,
+        help_heading = "Connection tuning"
+    )]
     pub retry_base_delay_ms: u64,
     /// Longest retry delay in ms.
-    #[arg(long, env = "HEADROOM_RETRY_MAX_DELAY_MS", default_value_t = 30_000, help_heading = "Connection tuning")]
+    #[arg(
+        long,
+        env = "HEADROOM_RETRY_MAX_DELAY_MS",
+        default_value_t = 30_000,
+        help_heading = "Connection tuning"
+    )]
     pub retry_max_delay_ms: u64,
     /// Compression threads (default: number of CPUs).
-    #[arg(long, env = "HEADROOM_COMPRESSION_MAX_WORKERS", help_heading = "Connection tuning")]
+    #[arg(
+        long,
+        env = "HEADROOM_COMPRESSION_MAX_WORKERS",
+        help_heading = "Connection tuning"
+    )]
     pub compression_max_workers: Option<usize>,
     /// Longest a request waits for compression before the original is
     /// forwarded (fail open), in ms.
-    #[arg(long, env = "HEADROOM_COMPRESSION_DEADLINE_MS", default_value_t = 200, help_heading = "Connection tuning")]
+    #[arg(
+        long,
+        env = "HEADROOM_COMPRESSION_DEADLINE_MS",
+        default_value_t = 200,
+        help_heading = "Connection tuning"
+    )]
     pub compression_deadline_ms: u64,
     /// Seconds in-flight requests and streams get to finish on shutdown.
-    #[arg(long, env = "HEADROOM_DRAIN_TIMEOUT_SECONDS", default_value_t = 30, help_heading = "Connection tuning")]
+    #[arg(
+        long,
+        env = "HEADROOM_DRAIN_TIMEOUT_SECONDS",
+        default_value_t = 30,
+        help_heading = "Connection tuning"
+    )]
     pub drain_timeout_seconds: u64,
 
     // ----- deployment & security -----

@@ -109,11 +109,18 @@ mod tests {
         // them all and the file must still parse.
         let uncommented: String = text
             .lines()
-            .map(|l| l.strip_prefix("# ").filter(|r| r.contains(" = ")).unwrap_or(l))
+            .map(|l| {
+                l.strip_prefix("# ")
+                    .filter(|r| r.contains(" = "))
+                    .unwrap_or(l)
+            })
             .collect::<Vec<_>>()
             .join("\n");
         let raw = RawFile::parse(&uncommented, &path).unwrap();
         let json = serde_json::to_value(format!("{raw:?}")).unwrap();
-        assert!(!json.as_str().unwrap().contains("None"), "a key is missing from headroom.toml.example: {raw:?}");
+        assert!(
+            !json.as_str().unwrap().contains("None"),
+            "a key is missing from headroom.toml.example: {raw:?}"
+        );
     }
 }

@@ -237,7 +237,9 @@ impl Config {
             Some(t) if !t.is_empty() => format!("\"****\" ({} chars)", t.len()),
             _ => "(unset)".to_string(),
         };
-        out.push_str(&format!("proxy_token = {token}    # env HEADROOM_PROXY_TOKEN\n"));
+        out.push_str(&format!(
+            "proxy_token = {token}    # env HEADROOM_PROXY_TOKEN\n"
+        ));
         out
     }
 }
@@ -387,7 +389,10 @@ pub fn build(
     let workers = pick!(workers);
     let mode_s = pick!(mode);
     let mode = Mode::parse(&mode_s).ok_or_else(|| {
-        invalid("mode", format!("`{mode_s}` is not a mode; use `token` or `cache`"))
+        invalid(
+            "mode",
+            format!("`{mode_s}` is not a mode; use `token` or `cache`"),
+        )
     })?;
     let no_optimize = pick!(no_optimize);
     let no_cache = pick!(no_cache);
@@ -466,7 +471,10 @@ pub fn build(
         true
     } else if let Some(v) = env.var("HEADROOM_TELEMETRY") {
         sources.insert("telemetry", Source::Env);
-        matches!(v.trim().to_ascii_lowercase().as_str(), "on" | "1" | "true" | "yes")
+        matches!(
+            v.trim().to_ascii_lowercase().as_str(),
+            "on" | "1" | "true" | "yes"
+        )
     } else if let Some(v) = file.telemetry {
         sources.insert("telemetry", Source::File);
         v
@@ -489,7 +497,10 @@ pub fn build(
     }
     if let Some(b) = budget {
         if !(b >= 0.0 && b.is_finite()) {
-            return Err(invalid("budget", format!("{b} must be a non-negative number of USD")));
+            return Err(invalid(
+                "budget",
+                format!("{b} must be a non-negative number of USD"),
+            ));
         }
     }
     if rpm == 0 {
@@ -515,7 +526,10 @@ pub fn build(
         ));
     }
     if !(1..=100).contains(&memory_top_k) {
-        return Err(invalid("memory_top_k", format!("{memory_top_k} is outside 1–100")));
+        return Err(invalid(
+            "memory_top_k",
+            format!("{memory_top_k} is outside 1–100"),
+        ));
     }
     if !["project", "user", "global"].contains(&memory_storage.as_str()) {
         return Err(invalid("memory_storage", "use project, user or global"));
@@ -530,7 +544,10 @@ pub fn build(
         return Err(invalid("max_connections", "must be at least 1"));
     }
     if !(keepalive_expiry >= 0.0 && keepalive_expiry.is_finite()) {
-        return Err(invalid("keepalive_expiry", "must be a non-negative number of seconds"));
+        return Err(invalid(
+            "keepalive_expiry",
+            "must be a non-negative number of seconds",
+        ));
     }
     if request_timeout_seconds == 0 {
         return Err(invalid("request_timeout_seconds", "must be at least 1"));
@@ -545,7 +562,10 @@ pub fn build(
         None => None,
         Some(s) => {
             let addr: SocketAddr = s.parse().map_err(|_| {
-                invalid("control_tcp", format!("`{s}` is not an address like 127.0.0.1:8788"))
+                invalid(
+                    "control_tcp",
+                    format!("`{s}` is not an address like 127.0.0.1:8788"),
+                )
             })?;
             if !addr.ip().is_loopback() {
                 return Err(invalid(
@@ -556,7 +576,10 @@ pub fn build(
             Some(addr)
         }
     };
-    let mut protect: Vec<String> = DEFAULT_PROTECTED_TOOLS.iter().map(|s| s.to_string()).collect();
+    let mut protect: Vec<String> = DEFAULT_PROTECTED_TOOLS
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     if let Some(extra) = protect_extra {
         protect.extend(
             extra
@@ -707,7 +730,10 @@ mod tests {
     struct MapEnv(Vec<(&'static str, &'static str)>);
     impl Env for MapEnv {
         fn var(&self, key: &str) -> Option<String> {
-            self.0.iter().find(|(k, _)| *k == key).map(|(_, v)| v.to_string())
+            self.0
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, v)| v.to_string())
         }
     }
 
@@ -765,11 +791,21 @@ mod tests {
         };
         let err = build(&cl(&[]), &file, None, &MapEnv(vec![])).unwrap_err();
         assert!(err.to_string().contains("`mode`"), "{err}");
-        let err = build(&cl(&["--target-ratio", "1.5"]), &RawFile::default(), None, &MapEnv(vec![]))
-            .unwrap_err();
+        let err = build(
+            &cl(&["--target-ratio", "1.5"]),
+            &RawFile::default(),
+            None,
+            &MapEnv(vec![]),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("target_ratio"), "{err}");
-        let err = build(&cl(&["--control-tcp", "0.0.0.0:1"]), &RawFile::default(), None, &MapEnv(vec![]))
-            .unwrap_err();
+        let err = build(
+            &cl(&["--control-tcp", "0.0.0.0:1"]),
+            &RawFile::default(),
+            None,
+            &MapEnv(vec![]),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("loopback"), "{err}");
     }
 
@@ -782,15 +818,26 @@ mod tests {
             &MapEnv(vec![]),
         )
         .unwrap();
-        assert_eq!(c.protect_tool_results, vec!["Bash", "Grep", "Read", "WebFetch"]);
+        assert_eq!(
+            c.protect_tool_results,
+            vec!["Bash", "Grep", "Read", "WebFetch"]
+        );
         assert!(c.is_protected_tool("read"));
     }
 
     #[test]
     fn telemetry_env_and_token_masking() {
-        let env = MapEnv(vec![("HEADROOM_TELEMETRY", "on"), ("HEADROOM_PROXY_TOKEN", "s3cret-token")]);
-        let c = build(&cl(&["--anthropic-api-url", "https://u:pw@example.com/x"]), &RawFile::default(), None, &env)
-            .unwrap();
+        let env = MapEnv(vec![
+            ("HEADROOM_TELEMETRY", "on"),
+            ("HEADROOM_PROXY_TOKEN", "s3cret-token"),
+        ]);
+        let c = build(
+            &cl(&["--anthropic-api-url", "https://u:pw@example.com/x"]),
+            &RawFile::default(),
+            None,
+            &env,
+        )
+        .unwrap();
         assert!(c.telemetry);
         let shown = c.render_masked();
         assert!(!shown.contains("s3cret"), "{shown}");

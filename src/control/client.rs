@@ -71,7 +71,11 @@ pub async fn connect(addr: &ControlAddr) -> Result<ControlClient<Channel>, Conne
             Endpoint::from_static("http://headroomd.local")
                 .connect_with_connector(tower::service_fn(move |_: Uri| {
                     let path = path.clone();
-                    async move { tokio::net::UnixStream::connect(path).await.map(TokioIo::new) }
+                    async move {
+                        tokio::net::UnixStream::connect(path)
+                            .await
+                            .map(TokioIo::new)
+                    }
                 }))
                 .await
                 .map_err(|e| not_running(source_chain(&e)))?

@@ -7,6 +7,8 @@
 //! config); errors map to gRPC status codes here, once.
 
 pub mod client;
+pub mod ctl;
+pub mod table;
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -114,7 +116,11 @@ fn overhead(stats: &Stats) -> pb::Overhead {
     pb::Overhead {
         p50_ms: h.quantile(0.5),
         p99_ms: h.quantile(0.99),
-        mean_ms: if h.count == 0 { 0.0 } else { h.sum / h.count as f64 },
+        mean_ms: if h.count == 0 {
+            0.0
+        } else {
+            h.sum / h.count as f64
+        },
         count: h.count,
     }
 }
@@ -141,7 +147,11 @@ fn config_entries(c: &config::Config) -> Vec<pb::ConfigEntry> {
         .collect();
     out.push(pb::ConfigEntry {
         key: "proxy_token".into(),
-        value: if c.proxy_token.is_some() { "****".into() } else { "(unset)".into() },
+        value: if c.proxy_token.is_some() {
+            "****".into()
+        } else {
+            "(unset)".into()
+        },
         source: "env".into(),
     });
     out
@@ -151,7 +161,10 @@ type StatsStream = Pin<Box<dyn Stream<Item = Result<pb::StatsUpdate, Status>> + 
 
 #[tonic::async_trait]
 impl Control for ControlService {
-    async fn status(&self, _: Request<pb::StatusRequest>) -> Result<Response<pb::StatusReply>, Status> {
+    async fn status(
+        &self,
+        _: Request<pb::StatusRequest>,
+    ) -> Result<Response<pb::StatusReply>, Status> {
         let (stats, ingress) = self.snapshot().await?;
         let c = self.services.config.load_full();
         Ok(Response::new(pb::StatusReply {
@@ -211,10 +224,15 @@ impl Control for ControlService {
                 }
             }
         });
-        Ok(Response::new(Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx))))
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+        )))
     }
 
-    async fn set_mode(&self, request: Request<pb::SetModeRequest>) -> Result<Response<pb::SetModeReply>, Status> {
+    async fn set_mode(
+        &self,
+        request: Request<pb::SetModeRequest>,
+    ) -> Result<Response<pb::SetModeReply>, Status> {
         let wanted = &request.get_ref().mode;
         let mode = Mode::parse(wanted).ok_or_else(|| {
             Status::invalid_argument(format!("`{wanted}` is not a mode; use `token` or `cache`"))
@@ -247,7 +265,10 @@ impl Control for ControlService {
         }
     }
 
-    async fn shutdown(&self, _: Request<pb::ShutdownRequest>) -> Result<Response<pb::ShutdownReply>, Status> {
+    async fn shutdown(
+        &self,
+        _: Request<pb::ShutdownRequest>,
+    ) -> Result<Response<pb::ShutdownReply>, Status> {
         let in_flight = self
             .services
             .ingress
@@ -256,6 +277,9 @@ impl Control for ControlService {
             .map(|i| i.in_flight as u64)
             .unwrap_or(0);
         let accepted = self.services.request_shutdown(ShutdownReason::ControlApi);
-        Ok(Response::new(pb::ShutdownReply { accepted, in_flight }))
+        Ok(Response::new(pb::ShutdownReply {
+            accepted,
+            in_flight,
+        }))
     }
 }

@@ -20,7 +20,8 @@ pub fn respond(provider: Option<Provider>, err: &Error, request_id: &str) -> Htt
     let status = err.status();
     let message = err.to_string();
     let body = body(provider, status, &message);
-    let mut res = HttpResponse::build(StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY));
+    let mut res =
+        HttpResponse::build(StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY));
     res.insert_header(("content-type", "application/json"))
         .insert_header(("x-headroom-error", "true"))
         .insert_header(("x-headroom-request-id", request_id.to_string()))
@@ -111,13 +112,16 @@ mod tests {
 
     #[test]
     fn shapes_per_provider() {
-        let a: serde_json::Value = serde_json::from_str(&body(Some(Provider::Anthropic), 401, "m")).unwrap();
+        let a: serde_json::Value =
+            serde_json::from_str(&body(Some(Provider::Anthropic), 401, "m")).unwrap();
         assert_eq!(a["type"], "error");
         assert_eq!(a["error"]["type"], "authentication_error");
-        let o: serde_json::Value = serde_json::from_str(&body(Some(Provider::OpenAi), 503, "m")).unwrap();
+        let o: serde_json::Value =
+            serde_json::from_str(&body(Some(Provider::OpenAi), 503, "m")).unwrap();
         assert_eq!(o["error"]["type"], "server_error");
         assert_eq!(o["error"]["message"], "m");
-        let g: serde_json::Value = serde_json::from_str(&body(Some(Provider::Gemini), 502, "m")).unwrap();
+        let g: serde_json::Value =
+            serde_json::from_str(&body(Some(Provider::Gemini), 502, "m")).unwrap();
         assert_eq!(g["error"]["code"], 502);
         assert_eq!(g["error"]["status"], "INTERNAL");
     }

@@ -82,5 +82,8 @@ pub async fn metrics(services: web::Data<Services>) -> HttpResponse {
     };
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(stats.to_prometheus(ingress.in_flight as u64, services.started.elapsed().as_secs_f64()))
+        .body(stats.to_prometheus(
+            ingress.in_flight as u64,
+            services.started.elapsed().as_secs_f64(),
+        ))
 }

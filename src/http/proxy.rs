@@ -92,10 +92,17 @@ pub async fn proxy(
     }
 
     // ----- admission -----
-    let admitted = services.ingress.send(Admit { token: inbound_token(&req) }).await;
+    let admitted = services
+        .ingress
+        .send(Admit {
+            token: inbound_token(&req),
+        })
+        .await;
     match admitted {
         Ok(Ok(())) => {}
-        Ok(Err(refusal)) => return errors::respond(Some(provider), &Error::Refused(refusal), &request_id),
+        Ok(Err(refusal)) => {
+            return errors::respond(Some(provider), &Error::Refused(refusal), &request_id)
+        }
         Err(e) => {
             let err = Error::Internal(format!("admission unavailable: {e}"));
             return errors::respond(Some(provider), &err, &request_id);
@@ -129,9 +136,20 @@ pub async fn proxy(
         .headers()
         .get("content-encoding")
         .is_some_and(|v| !v.as_bytes().eq_ignore_ascii_case(b"identity"));
-    let (forward, meta) =
-        prepare_body(&services, &config, route, encoded, body.clone(), &mut record, &mut stats).await;
-    record.model = meta.model.clone().or_else(|| provider::gemini_model(&path).map(str::to_string));
+    let (forward, meta) = prepare_body(
+        &services,
+        &config,
+        route,
+        encoded,
+        body.clone(),
+        &mut record,
+        &mut stats,
+    )
+    .await;
+    record.model = meta
+        .model
+        .clone()
+        .or_else(|| provider::gemini_model(&path).map(str::to_string));
     record.stream = meta.stream || provider::gemini_streams(&path);
     stats.stream = record.stream;
     if config.log_messages && services.log_enabled {
@@ -196,7 +214,9 @@ pub async fn proxy(
     record.retries = sent.retries;
     stats.status = record.status;
     stats.retries = sent.retries;
-    let mut builder = HttpResponse::build(StatusCode::from_u16(status.as_u16()).unwrap_or(StatusCode::BAD_GATEWAY));
+    let mut builder = HttpResponse::build(
+        StatusCode::from_u16(status.as_u16()).unwrap_or(StatusCode::BAD_GATEWAY),
+    );
     let mut length: Option<u64> = None;
     for (name, value) in upstream_resp.headers().iter() {
         if upstream::is_hop_by_hop(name) {
@@ -240,7 +260,8 @@ async fn read_body(req: &HttpRequest, payload: &mut web::Payload) -> Result<Byte
     }
     let mut buf = BytesMut::with_capacity(hint);
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| Error::BadRequest(format!("could not read the body: {e}")))?;
+        let chunk =
+            chunk.map_err(|e| Error::BadRequest(format!("could not read the body: {e}")))?;
         if buf.len() + chunk.len() > MAX_BODY_BYTES {
             return Err(Error::TooLarge {
                 size: buf.len() + chunk.len(),
@@ -266,9 +287,7 @@ async fn prepare_body(
     let Some(format) = route.format else {
         return (body.clone(), RequestMeta::parse_any(&body));
     };
-    let compressible = config.optimize
-        && body.len() >= MIN_COMPRESS_BYTES
-        && !encoded;
+    let compressible = config.optimize && body.len() >= MIN_COMPRESS_BYTES && !encoded;
     if !compressible {
         return (body.clone(), RequestMeta::parse(format, &body));
     }
@@ -280,7 +299,11 @@ async fn prepare_body(
         settings: settings(config),
         cancel: cancel.clone(),
     };
-    let sent = tokio::time::timeout(config.compression_deadline(), services.compressor.send(Compress(job))).await;
+    let sent = tokio::time::timeout(
+        config.compression_deadline(),
+        services.compressor.send(Compress(job)),
+    )
+    .await;
     let outcome: Outcome = match sent {
         Ok(Ok(outcome)) => outcome,
         Ok(Err(e)) => fail_open(&body, format, format!("compression pool unavailable: {e}")),
@@ -289,7 +312,10 @@ async fn prepare_body(
             fail_open(
                 &body,
                 format,
-                format!("compression exceeded its {} ms deadline", config.compression_deadline_ms),
+                format!(
+                    "compression exceeded its {} ms deadline",
+                    config.compression_deadline_ms
+                ),
             )
         }
     };
@@ -320,4 +346,3 @@ fn fail_open(body: &Bytes, format: crate::provider::ApiFormat, reason: String) -
         ..Outcome::default()
     }
 }
-

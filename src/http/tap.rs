@@ -61,7 +61,11 @@ pub fn submit(services: &Services, record: RequestRecord, stats: RequestStats) {
     if services.log_enabled && services.log.try_send(Record(Box::new(record))).is_err() {
         dropped += 1;
     }
-    if services.stats.try_send(RecordStats(Box::new(stats))).is_err() {
+    if services
+        .stats
+        .try_send(RecordStats(Box::new(stats)))
+        .is_err()
+    {
         dropped += 1;
     }
     if dropped > 0 {

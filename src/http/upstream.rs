@@ -138,7 +138,12 @@ pub async fn send(
                 if retryable && !last {
                     let hint = retry_after(response.headers());
                     if let Some(delay) = backoff(config, attempt, hint) {
-                        tracing::debug!(status, attempt, ?delay, "upstream answered retryably; retrying");
+                        tracing::debug!(
+                            status,
+                            attempt,
+                            ?delay,
+                            "upstream answered retryably; retrying"
+                        );
                         drop(response);
                         actix_rt::time::sleep(delay).await;
                         continue;
@@ -201,7 +206,9 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     }
     let when = chrono::DateTime::parse_from_rfc2822(v).ok()?;
     let now = chrono::Utc::now();
-    let secs = (when.with_timezone(&chrono::Utc) - now).num_milliseconds().max(0) as u64;
+    let secs = (when.with_timezone(&chrono::Utc) - now)
+        .num_milliseconds()
+        .max(0) as u64;
     Some(Duration::from_millis(secs))
 }
 
@@ -212,7 +219,9 @@ fn backoff(config: &Config, attempt: u32, hint: Option<Duration>) -> Option<Dura
     if let Some(h) = hint {
         return (h <= max).then_some(h);
     }
-    let base = config.retry_base_delay_ms.saturating_mul(1u64 << (attempt - 1).min(20));
+    let base = config
+        .retry_base_delay_ms
+        .saturating_mul(1u64 << (attempt - 1).min(20));
     let base = Duration::from_millis(base).min(max);
     // ±20 % jitter so synchronized clients don't retry in lockstep.
     let nanos = Instant::now().elapsed().subsec_nanos() as u64
@@ -229,9 +238,15 @@ mod tests {
     #[test]
     fn retry_after_forms() {
         let mut h = HeaderMap::new();
-        h.insert(HeaderName::from_static("retry-after"), HeaderValue::from_static("2"));
+        h.insert(
+            HeaderName::from_static("retry-after"),
+            HeaderValue::from_static("2"),
+        );
         assert_eq!(retry_after(&h), Some(Duration::from_secs(2)));
-        h.insert(HeaderName::from_static("retry-after-ms"), HeaderValue::from_static("150"));
+        h.insert(
+            HeaderName::from_static("retry-after-ms"),
+            HeaderValue::from_static("150"),
+        );
         assert_eq!(retry_after(&h), Some(Duration::from_millis(150)));
         let mut h = HeaderMap::new();
         h.insert(

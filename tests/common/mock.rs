@@ -120,7 +120,12 @@ impl MockUpstream {
     }
 
     pub fn last(&self) -> Option<Recorded> {
-        self.state.records.lock().expect("records lock").last().cloned()
+        self.state
+            .records
+            .lock()
+            .expect("records lock")
+            .last()
+            .cloned()
     }
 
     pub fn clear(&self) {
@@ -161,7 +166,12 @@ async fn handle(req: HttpRequest, body: web::Bytes, state: web::Data<Arc<State>>
         headers: req
             .headers()
             .iter()
-            .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .map(|(k, v)| {
+                (
+                    k.to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
             .collect(),
         body: body.clone(),
     });
@@ -174,13 +184,15 @@ async fn handle(req: HttpRequest, body: web::Bytes, state: web::Data<Arc<State>>
         *seen += 1;
         if *seen <= n as u32 {
             let status = num(&req, "x-mock-fail-status").unwrap_or(503) as u16;
-            let mut r = HttpResponse::build(StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE));
+            let mut r = HttpResponse::build(
+                StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
+            );
             if let Some(ra) = header(&req, "x-mock-retry-after") {
                 r.insert_header(("retry-after", ra.to_string()));
             }
-            return r
-                .content_type("application/json")
-                .body(format!("{{\"error\":{{\"message\":\"mock failure {seen}\"}}}}"));
+            return r.content_type("application/json").body(format!(
+                "{{\"error\":{{\"message\":\"mock failure {seen}\"}}}}"
+            ));
         }
     }
     if let Some(s) = num(&req, "x-mock-status") {
@@ -192,19 +204,29 @@ async fn handle(req: HttpRequest, body: web::Bytes, state: web::Data<Arc<State>>
             ));
     }
     let json: serde_json::Value = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
-    let stream = json.get("stream").and_then(|v| v.as_bool()).unwrap_or(false);
+    let stream = json
+        .get("stream")
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false);
     let (usage_in, usage_out) = header(&req, "x-mock-usage")
         .and_then(|v| v.split_once(','))
         .and_then(|(a, b)| Some((a.trim().parse().ok()?, b.trim().parse().ok()?)))
         .unwrap_or((11u64, 7u64));
     let interval = Duration::from_millis(num(&req, "x-mock-sse-interval-ms").unwrap_or(0));
     let n_events = num(&req, "x-mock-sse-events").unwrap_or(5) as usize;
-    let model = json.get("model").and_then(|m| m.as_str()).unwrap_or("mock-model").to_string();
+    let model = json
+        .get("model")
+        .and_then(|m| m.as_str())
+        .unwrap_or("mock-model")
+        .to_string();
     let path = req.path();
 
     if path == "/v1/messages" {
         if stream {
-            return sse(anthropic_events(&model, n_events, usage_in, usage_out), interval);
+            return sse(
+                anthropic_events(&model, n_events, usage_in, usage_out),
+                interval,
+            );
         }
         return HttpResponse::Ok().content_type("application/json").body(
             serde_json::json!({
@@ -227,7 +249,10 @@ async fn handle(req: HttpRequest, body: web::Bytes, state: web::Data<Arc<State>>
                 .pointer("/stream_options/include_usage")
                 .and_then(|v| v.as_bool())
                 .unwrap_or(false);
-            return sse(chat_events(&model, n_events, include_usage, usage_in, usage_out), interval);
+            return sse(
+                chat_events(&model, n_events, include_usage, usage_in, usage_out),
+                interval,
+            );
         }
         return HttpResponse::Ok().content_type("application/json").body(
             serde_json::json!({
@@ -240,11 +265,14 @@ async fn handle(req: HttpRequest, body: web::Bytes, state: web::Data<Arc<State>>
     }
     if path == "/v1/responses" {
         if stream {
-            return sse(responses_events(&model, n_events, usage_in, usage_out), interval);
+            return sse(
+                responses_events(&model, n_events, usage_in, usage_out),
+                interval,
+            );
         }
-        return HttpResponse::Ok()
-            .content_type("application/json")
-            .body(responses_object(&model, "Hello from the mock.", usage_in, usage_out).to_string());
+        return HttpResponse::Ok().content_type("application/json").body(
+            responses_object(&model, "Hello from the mock.", usage_in, usage_out).to_string(),
+        );
     }
     if path == "/v1/models" {
         return HttpResponse::Ok().content_type("application/json").body(
@@ -254,12 +282,16 @@ async fn handle(req: HttpRequest, body: web::Bytes, state: web::Data<Arc<State>>
     if let Some(rest) = path.strip_prefix("/v1beta/models/") {
         let model = rest.split(':').next().unwrap_or("gemini-mock").to_string();
         if rest.ends_with(":streamGenerateContent") {
-            return sse(gemini_events(&model, n_events, usage_in, usage_out), interval);
+            return sse(
+                gemini_events(&model, n_events, usage_in, usage_out),
+                interval,
+            );
         }
         if rest.ends_with(":generateContent") {
-            return HttpResponse::Ok()
-                .content_type("application/json")
-                .body(gemini_chunk(&model, "Hello from the mock.", Some((usage_in, usage_out))).to_string());
+            return HttpResponse::Ok().content_type("application/json").body(
+                gemini_chunk(&model, "Hello from the mock.", Some((usage_in, usage_out)))
+                    .to_string(),
+            );
         }
     }
     HttpResponse::Ok().content_type("application/json").body(
@@ -269,13 +301,16 @@ async fn handle(req: HttpRequest, body: web::Bytes, state: web::Data<Arc<State>>
 }
 
 fn sse(events: Vec<String>, interval: Duration) -> HttpResponse {
-    let s = stream::unfold((events.into_iter(), true), move |(mut it, first)| async move {
-        let ev = it.next()?;
-        if !first && !interval.is_zero() {
-            actix_rt::time::sleep(interval).await;
-        }
-        Some((Ok::<_, actix_web::Error>(Bytes::from(ev)), (it, false)))
-    });
+    let s = stream::unfold(
+        (events.into_iter(), true),
+        move |(mut it, first)| async move {
+            let ev = it.next()?;
+            if !first && !interval.is_zero() {
+                actix_rt::time::sleep(interval).await;
+            }
+            Some((Ok::<_, actix_web::Error>(Bytes::from(ev)), (it, false)))
+        },
+    );
     HttpResponse::Ok()
         .content_type("text/event-stream")
         .insert_header(("cache-control", "no-cache"))
@@ -304,16 +339,28 @@ pub fn anthropic_events(model: &str, n: usize, usage_in: u64, usage_out: u64) ->
             serde_json::json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": format!("tok{i} ")}}),
         ));
     }
-    v.push(data(Some("content_block_stop"), serde_json::json!({"type": "content_block_stop", "index": 0})));
+    v.push(data(
+        Some("content_block_stop"),
+        serde_json::json!({"type": "content_block_stop", "index": 0}),
+    ));
     v.push(data(
         Some("message_delta"),
         serde_json::json!({"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": null}, "usage": {"output_tokens": usage_out}}),
     ));
-    v.push(data(Some("message_stop"), serde_json::json!({"type": "message_stop"})));
+    v.push(data(
+        Some("message_stop"),
+        serde_json::json!({"type": "message_stop"}),
+    ));
     v
 }
 
-pub fn chat_events(model: &str, n: usize, include_usage: bool, usage_in: u64, usage_out: u64) -> Vec<String> {
+pub fn chat_events(
+    model: &str,
+    n: usize,
+    include_usage: bool,
+    usage_in: u64,
+    usage_out: u64,
+) -> Vec<String> {
     let chunk = |delta: serde_json::Value, finish: Option<&str>| {
         data(
             None,
@@ -321,9 +368,15 @@ pub fn chat_events(model: &str, n: usize, include_usage: bool, usage_in: u64, us
                 "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": null}]}),
         )
     };
-    let mut v = vec![chunk(serde_json::json!({"role": "assistant", "content": ""}), None)];
+    let mut v = vec![chunk(
+        serde_json::json!({"role": "assistant", "content": ""}),
+        None,
+    )];
     for i in 0..n {
-        v.push(chunk(serde_json::json!({"content": format!("tok{i} ")}), None));
+        v.push(chunk(
+            serde_json::json!({"content": format!("tok{i} ")}),
+            None,
+        ));
     }
     v.push(chunk(serde_json::json!({}), Some("stop")));
     if include_usage {
@@ -337,7 +390,12 @@ pub fn chat_events(model: &str, n: usize, include_usage: bool, usage_in: u64, us
     v
 }
 
-pub fn responses_object(model: &str, text: &str, usage_in: u64, usage_out: u64) -> serde_json::Value {
+pub fn responses_object(
+    model: &str,
+    text: &str,
+    usage_in: u64,
+    usage_out: u64,
+) -> serde_json::Value {
     serde_json::json!({
         "id": "resp_mock", "object": "response", "created_at": 1700000000, "status": "completed", "model": model,
         "output": [{"type": "message", "id": "msg_mock", "status": "completed", "role": "assistant",
@@ -408,7 +466,14 @@ pub fn gemini_events(model: &str, n: usize, usage_in: u64, usage_out: u64) -> Ve
     (0..n)
         .map(|i| {
             let last = i + 1 == n;
-            data(None, gemini_chunk(model, &format!("tok{i} "), last.then_some((usage_in, usage_out))))
+            data(
+                None,
+                gemini_chunk(
+                    model,
+                    &format!("tok{i} "),
+                    last.then_some((usage_in, usage_out)),
+                ),
+            )
         })
         .collect()
 }
