@@ -1,13 +1,497 @@
-//! Compressor for code content (not built yet: claims nothing).
+//! Source-code compressor: a tree-sitter outline of a whole file (Rust,
+//! Python, JavaScript, TypeScript, Go, Java, C, C++) for `compress_block`
+//! when the router picks `Kind::Code` and `--code-aware` is on.
+//!
+//! The outline keeps imports, type definitions with their fields, every
+//! signature, the first line of each comment block, and short bodies;
+//! long function bodies fold to `{ [38 of 38 lines omitted] }`. One marker
+//! at the top cites the content hash of the whole file. `cat -n` and Read
+//! tool line numbers (`   12\t`, `   12→`) are stripped for parsing and
+//! kept on every output line. Lossless mode returns `None` (an outline is
+//! lossy by nature); so does anything that does not parse cleanly.
 
-use super::{Input, Options, Output};
+use std::collections::BTreeMap;
 
-/// True when `input` looks like code content.
-pub fn looks_like(_input: &Input<'_>) -> bool {
-    false
+use tree_sitter::{Language, Parser};
+
+use super::code_outline::{self, Fate, Region, Spec, SHORT_BODY};
+use super::{marker, text, Input, Options, Output};
+
+/// Files larger than this are not parsed (bounded time; fail open).
+const MAX_PARSE_BYTES: usize = 4 * 1024 * 1024;
+
+/// A grammar the outline supports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lang {
+    Rust,
+    Python,
+    JavaScript,
+    TypeScript,
+    Tsx,
+    Go,
+    Java,
+    C,
+    Cpp,
+}
+
+impl Lang {
+    /// Language of a file name, by extension.
+    pub(crate) fn from_path(path: &str) -> Option<Lang> {
+        let name = path.rsplit(['/', '\\']).next().unwrap_or(path);
+        let (_, ext) = name.rsplit_once('.')?;
+        Some(match ext.to_ascii_lowercase().as_str() {
+            "rs" => Lang::Rust,
+            "py" | "pyi" | "pyw" => Lang::Python,
+            "js" | "mjs" | "cjs" | "jsx" => Lang::JavaScript,
+            "ts" | "mts" | "cts" => Lang::TypeScript,
+            "tsx" => Lang::Tsx,
+            "go" => Lang::Go,
+            "java" => Lang::Java,
+            "c" => Lang::C,
+            "h" => Lang::C,
+            "cc" | "cpp" | "cxx" | "c++" | "hpp" | "hh" | "hxx" | "ipp" | "tpp" | "inl" => {
+                Lang::Cpp
+            }
+            _ => return None,
+        })
+    }
+
+    fn language(self) -> Language {
+        match self {
+            Lang::Rust => tree_sitter_rust::LANGUAGE.into(),
+            Lang::Python => tree_sitter_python::LANGUAGE.into(),
+            Lang::JavaScript => tree_sitter_javascript::LANGUAGE.into(),
+            Lang::TypeScript => tree_sitter_typescript::LANGUAGE_TYPESCRIPT.into(),
+            Lang::Tsx => tree_sitter_typescript::LANGUAGE_TSX.into(),
+            Lang::Go => tree_sitter_go::LANGUAGE.into(),
+            Lang::Java => tree_sitter_java::LANGUAGE.into(),
+            Lang::C => tree_sitter_c::LANGUAGE.into(),
+            Lang::Cpp => tree_sitter_cpp::LANGUAGE.into(),
+        }
+    }
+
+    fn spec(self) -> &'static Spec {
+        match self {
+            Lang::Rust => &code_outline::RUST,
+            Lang::Python => &code_outline::PYTHON,
+            Lang::JavaScript | Lang::TypeScript | Lang::Tsx => &code_outline::JAVASCRIPT,
+            Lang::Go => &code_outline::GO,
+            Lang::Java => &code_outline::JAVA,
+            Lang::C => &code_outline::C,
+            Lang::Cpp => &code_outline::CPP,
+        }
+    }
+}
+
+/// True when `input` looks like a source file: a code file extension in the
+/// tool call (Read `file_path`, `cat`/`head`/`sed -n` argument) and
+/// code-like content, or content that is clearly code on its own.
+pub fn looks_like(input: &Input<'_>) -> bool {
+    let sample = head(input.text, 32 * 1024);
+    let lines = text::lines(sample);
+    let (rows, _) = strip_numbers(&lines);
+    let score = code_score(&rows);
+    if path_hint(input).and_then(Lang::from_path).is_some() {
+        return score >= 0.2;
+    }
+    score >= 0.45 && guess_lang(&rows).is_some()
 }
 
 /// Compress `input`; `None` keeps the original.
-pub fn compress(_input: &Input<'_>, _opts: &Options) -> Option<Output> {
-    None
+pub fn compress(input: &Input<'_>, opts: &Options) -> Option<Output> {
+    if !opts.lossy || input.text.len() > MAX_PARSE_BYTES {
+        return None;
+    }
+    let lines = text::lines(input.text);
+    let (rows, prefixes) = strip_numbers(&lines);
+    let lang = path_hint(input)
+        .and_then(Lang::from_path)
+        .map(|l| refine(l, &rows))
+        .or_else(|| guess_lang(&rows))?;
+    let terms = text::query_terms(input.query);
+    outline(
+        lang,
+        &lines,
+        &rows,
+        &prefixes,
+        &terms,
+        input.hash,
+        opts.markers,
+    )
+}
+
+/// Outline `rows` (code without line-number prefixes) of language `lang`;
+/// `lines` are the original lines, `prefixes` the byte length of each
+/// line's number prefix.
+pub(crate) fn outline(
+    lang: Lang,
+    lines: &[&str],
+    rows: &[&str],
+    prefixes: &[usize],
+    terms: &[String],
+    hash: &str,
+    markers: bool,
+) -> Option<Output> {
+    let code = rows.join("\n");
+    let mut parser = Parser::new();
+    parser.set_language(&lang.language()).ok()?;
+    let tree = parser.parse(code.as_bytes(), None)?;
+    let plan = code_outline::plan(tree.root_node(), &code, rows, lang.spec(), terms);
+    // Mostly unparsable (wrong language, not code): keep the original.
+    if plan.error_rows * 5 > rows.len() {
+        return None;
+    }
+    let opens: BTreeMap<usize, usize> = plan
+        .regions
+        .iter()
+        .enumerate()
+        .filter_map(|(id, r)| match r {
+            Region::Inline { open_row, .. } => Some((*open_row, id)),
+            Region::Gap { .. } => None,
+        })
+        .collect();
+    let mut out = String::with_capacity(code.len() / 2);
+    let mut dropped = 0usize;
+    for (row, line) in lines.iter().enumerate() {
+        let code_row = rows.get(row).copied().unwrap_or("");
+        match plan.fate.get(row).copied().unwrap_or(Fate::Keep) {
+            Fate::Keep => {
+                if let Some(Region::Inline {
+                    open_col,
+                    close_row,
+                    close_col,
+                    ..
+                }) = opens.get(&row).map(|id| &plan.regions[*id])
+                {
+                    let region = &plan.regions[opens[&row]];
+                    let n = region.dropped();
+                    out.push_str(&line[..prefixes[row]]);
+                    out.push_str(&code_row[..=*open_col]);
+                    out.push(' ');
+                    out.push_str(&inline(n));
+                    out.push(' ');
+                    out.push_str(rows[*close_row].get(*close_col..).unwrap_or("}"));
+                } else {
+                    out.push_str(line);
+                }
+                out.push('\n');
+            }
+            Fate::Comment => dropped += usize::from(!code_row.trim().is_empty()),
+            Fate::Region(id) => match plan.regions[id] {
+                Region::Gap { first, last } => {
+                    if row == first {
+                        let indent = (first..=last)
+                            .map(|r| rows[r])
+                            .find(|r| !r.trim().is_empty())
+                            .map_or("", |r| &r[..r.len() - r.trim_start().len()]);
+                        out.push_str(indent);
+                        out.push_str(&inline(last + 1 - first));
+                        out.push('\n');
+                    }
+                    dropped += usize::from(!code_row.trim().is_empty());
+                }
+                Region::Inline { close_row, .. } => {
+                    if row != close_row {
+                        dropped += usize::from(!code_row.trim().is_empty());
+                    }
+                }
+            },
+        }
+    }
+    if dropped == 0 {
+        return None;
+    }
+    let note = format!("outline: bodies over {SHORT_BODY} lines and comment tails elided");
+    let top = marker::omitted(dropped, lines.len(), "lines", Some(&note), hash, markers);
+    let mut text = String::with_capacity(top.len() + out.len() + 1);
+    text.push_str(&top);
+    text.push('\n');
+    text.push_str(out.trim_end_matches('\n'));
+    Some(Output { text, lossy: true })
+}
+
+/// Marker inside the outline (the top marker carries the hash once).
+fn inline(n: usize) -> String {
+    marker::omitted(n, n, "lines", None, "", false)
+}
+
+fn head(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// The file named by the tool call: Read's `file_path`, else the first
+/// argument of the shell command with a known source extension.
+fn path_hint<'a>(input: &Input<'a>) -> Option<&'a str> {
+    if let Some(p) = input.file_path {
+        return Some(p);
+    }
+    let cmd = input.command?;
+    cmd.split(|c: char| c.is_whitespace() || "|;&<>()".contains(c))
+        .map(|w| w.trim_matches(['"', '\'', '`']))
+        .find(|w| !w.starts_with('-') && Lang::from_path(w).is_some())
+}
+
+/// Length of a `cat -n` (`   12\t`) or Read tool (`   12→`) prefix.
+fn number_prefix(line: &str) -> Option<usize> {
+    let b = line.as_bytes();
+    let spaces = b.iter().take_while(|c| **c == b' ').count();
+    let digits = b[spaces..]
+        .iter()
+        .take_while(|c| c.is_ascii_digit())
+        .count();
+    if digits == 0 {
+        return None;
+    }
+    let at = spaces + digits;
+    if b.get(at) == Some(&b'\t') {
+        Some(at + 1)
+    } else if line[at..].starts_with('→') {
+        Some(at + '→'.len_utf8())
+    } else {
+        None
+    }
+}
+
+/// Strip line-number prefixes when (nearly) every line has one. Returns the
+/// code rows and each line's prefix length. Lines without a prefix in a
+/// numbered listing (a trailing note) become empty code rows.
+fn strip_numbers<'a>(lines: &[&'a str]) -> (Vec<&'a str>, Vec<usize>) {
+    let sample = &lines[..lines.len().min(200)];
+    let numbered = sample.iter().filter(|l| number_prefix(l).is_some()).count();
+    if sample.is_empty() || numbered * 10 < sample.len() * 9 {
+        return (lines.to_vec(), vec![0; lines.len()]);
+    }
+    let mut rows = Vec::with_capacity(lines.len());
+    let mut prefixes = Vec::with_capacity(lines.len());
+    for l in lines {
+        match number_prefix(l) {
+            Some(p) => {
+                rows.push(&l[p..]);
+                prefixes.push(p);
+            }
+            None => {
+                rows.push("");
+                prefixes.push(l.len());
+            }
+        }
+    }
+    (rows, prefixes)
+}
+
+/// Fraction of non-blank rows that look like code.
+fn code_score(rows: &[&str]) -> f32 {
+    let mut nonblank = 0usize;
+    let mut codeish = 0usize;
+    for r in rows {
+        let t = r.trim();
+        if t.is_empty() {
+            continue;
+        }
+        nonblank += 1;
+        codeish += usize::from(is_codeish(t));
+    }
+    if nonblank < 5 {
+        return 0.0;
+    }
+    codeish as f32 / nonblank as f32
+}
+
+fn is_codeish(t: &str) -> bool {
+    const ENDS: &[&str] = &[
+        "{", "}", ";", ")", "(", "[", "]", "=>", "->", "):", "},", "),", "*/",
+    ];
+    const STARTS: &[&str] = &[
+        "fn ",
+        "pub ",
+        "use ",
+        "let ",
+        "impl",
+        "struct ",
+        "enum ",
+        "mod ",
+        "def ",
+        "class ",
+        "import ",
+        "from ",
+        "return",
+        "if ",
+        "if(",
+        "for ",
+        "while ",
+        "func ",
+        "package ",
+        "const ",
+        "var ",
+        "function",
+        "export ",
+        "#include",
+        "#define",
+        "#[",
+        "public ",
+        "private ",
+        "protected ",
+        "static ",
+        "void ",
+        "int ",
+        "@",
+        "//",
+        "/*",
+        "* ",
+        "#!",
+        "else",
+        "match ",
+        "case ",
+        "try",
+        "except",
+        "raise ",
+        "async ",
+        "await ",
+        "self.",
+        "type ",
+        "interface ",
+        "}",
+        "elif ",
+        "with ",
+        "yield",
+        "throw ",
+        "catch",
+    ];
+    ENDS.iter().any(|e| t.ends_with(e)) || STARTS.iter().any(|s| t.starts_with(s))
+}
+
+/// Pick C++ over C for a `.h` file that uses C++ syntax.
+fn refine(lang: Lang, rows: &[&str]) -> Lang {
+    if lang != Lang::C {
+        return lang;
+    }
+    let cpp = rows.iter().take(2000).any(|r| {
+        let t = r.trim_start();
+        t.starts_with("namespace ")
+            || t.starts_with("template")
+            || t.starts_with("class ")
+            || t.starts_with("public:")
+            || t.starts_with("private:")
+            || t.contains("std::")
+    });
+    if cpp {
+        Lang::Cpp
+    } else {
+        Lang::C
+    }
+}
+
+/// Guess the language of unlabelled code from telltale lines; `None` when
+/// no language has clear evidence.
+pub(crate) fn guess_lang(rows: &[&str]) -> Option<Lang> {
+    let mut score = [0usize; 8];
+    const RUST: usize = 0;
+    const PY: usize = 1;
+    const JS: usize = 2;
+    const TS: usize = 3;
+    const GO: usize = 4;
+    const JAVA: usize = 5;
+    const C: usize = 6;
+    const CPP: usize = 7;
+    for r in rows.iter().take(2000) {
+        let t = r.trim_start();
+        let bump = |s: &mut [usize; 8], i: usize| s[i] += 1;
+        if t.starts_with("fn ") || t.starts_with("pub fn ") || t.starts_with("pub(crate) ") {
+            bump(&mut score, RUST);
+        }
+        if (t.starts_with("use ") && t.contains("::"))
+            || t.starts_with("impl")
+            || t.starts_with("#[")
+            || t.starts_with("let mut ")
+        {
+            bump(&mut score, RUST);
+        }
+        if (t.starts_with("def ") || t.starts_with("class ")) && t.ends_with(':') {
+            bump(&mut score, PY);
+        }
+        if (t.starts_with("from ") && t.contains(" import "))
+            || t.starts_with("elif ")
+            || t.contains("self.") && !t.ends_with(';')
+        {
+            bump(&mut score, PY);
+        }
+        if t.starts_with("func ")
+            || t.contains(" := ")
+            || (t.starts_with("package ") && !t.ends_with(';'))
+        {
+            bump(&mut score, GO);
+        }
+        if t.starts_with("public class ")
+            || t.starts_with("@Override")
+            || t.starts_with("import java")
+            || (t.starts_with("package ") && t.ends_with(';'))
+            || t.starts_with("private final ")
+        {
+            bump(&mut score, JAVA);
+        }
+        if t.starts_with("function ")
+            || t.contains("=> {")
+            || t.contains("require(")
+            || t.starts_with("module.exports")
+            || (t.starts_with("import ") && t.contains(" from '"))
+            || t.starts_with("export default")
+        {
+            bump(&mut score, JS);
+        }
+        if t.starts_with("interface ")
+            || t.starts_with("export interface ")
+            || t.starts_with("export type ")
+            || t.contains(": string")
+            || t.contains(": number")
+        {
+            bump(&mut score, TS);
+        }
+        if t.starts_with("#include")
+            || t.starts_with("#define ")
+            || t.starts_with("typedef ")
+            || t.starts_with("static void ")
+            || t.starts_with("int main(")
+        {
+            bump(&mut score, C);
+        }
+        if t.contains("std::")
+            || t.starts_with("namespace ")
+            || t.starts_with("template")
+            || t.starts_with("public:")
+        {
+            bump(&mut score, CPP);
+        }
+    }
+    // TypeScript is JavaScript plus types; C++ is C plus classes.
+    if score[TS] > 0 {
+        score[TS] += score[JS];
+    }
+    if score[CPP] > 0 {
+        score[CPP] += score[C];
+    }
+    let (best, n) = score
+        .iter()
+        .enumerate()
+        .max_by_key(|(i, n)| (**n, usize::MAX - i))?;
+    if *n < 3 {
+        return None;
+    }
+    Some(
+        [
+            Lang::Rust,
+            Lang::Python,
+            Lang::JavaScript,
+            Lang::TypeScript,
+            Lang::Go,
+            Lang::Java,
+            Lang::C,
+            Lang::Cpp,
+        ][best],
+    )
 }

@@ -315,6 +315,10 @@ pub(super) fn template_hash(msg: &str) -> u64 {
 }
 
 fn is_detail(t: &str) -> bool {
+    // Chained Java traces continue at column 0.
+    if t.starts_with("caused") || t.starts_with("also:") || t.starts_with("suppressed:") {
+        return true;
+    }
     if t.starts_with('|') || t.starts_with("-->") || t.starts_with("= ") || t.starts_with('^') {
         return true;
     }
@@ -537,6 +541,10 @@ fn is_header(rest: &str) -> bool {
         "doc-tests ",
     ];
     if HEADERS.iter().any(|p| rest.starts_with(p)) {
+        return true;
+    }
+    // Jenkins shell step: `[job-name] $ /bin/sh -xe /tmp/jenkins123.sh`
+    if rest.starts_with('[') && rest.contains("] $ ") {
         return true;
     }
     // BuildKit: `#6 [2/3] RUN apk add ...`

@@ -21,6 +21,9 @@ const SMALL_BYTES: usize = 3000;
 /// An input is an event log when the first lines of all its templates make
 /// up at most this percentage of its bytes.
 const EVENT_NOVELTY_PCT: usize = 15;
+/// An error at most this many lines below its step header keeps the
+/// whole step output.
+const STEP_LINES: usize = 12;
 /// Gaps this small (bytes) cost less than their marker: keep them.
 const GAP_FILL_BYTES: usize = 90;
 
@@ -61,7 +64,7 @@ pub(super) fn plan(lines: &[&str], info: &[LineInfo], terms: &[String]) -> Plan 
     let (err_budget, err_min) = if event {
         ((total * 3 / 100).max(2000), 2)
     } else {
-        ((total * 15 / 100).max(6000), 8)
+        ((total * 30 / 100).max(6000), 8)
     };
     let kept_errors = water_fill(lines, info, &errors, err_budget, err_min);
     let header_of = nearest_headers(info);
@@ -70,9 +73,15 @@ pub(super) fn plan(lines: &[&str], info: &[LineInfo], terms: &[String]) -> Plan 
         if event {
             add_context(i, info, &mut keep, 0, 10, 0);
         } else {
-            add_context(i, info, &mut keep, 2, 30, 1);
+            add_context(i, info, &mut keep, 2, 30, 2);
             if let Some(h) = header_of[i].filter(|&h| i - h <= 500) {
                 keep[h] = true;
+                // A short failing step: its whole output explains the error.
+                if i - h <= STEP_LINES {
+                    for j in h + 1..i {
+                        keep[j] |= !info[j].class.is_noise();
+                    }
+                }
             }
         }
     }
@@ -89,6 +98,9 @@ pub(super) fn plan(lines: &[&str], info: &[LineInfo], terms: &[String]) -> Plan 
     let summaries = of_class(Class::Summary);
     for i in water_fill(lines, info, &summaries, (total / 10).max(3000), 20) {
         keep[i] = true;
+        if !event {
+            add_context(i, info, &mut keep, 2, 0, 0);
+        }
     }
 
     if !terms.is_empty() {
@@ -218,7 +230,8 @@ fn add_context(
     plain_after: usize,
 ) {
     let n = info.len();
-    // Above: skip blanks, rules and noise without counting them.
+    // Above: skip blanks, rules and noise without counting them; a test
+    // start (`=== CONT TestX`) names the test the error belongs to.
     let mut got = 0;
     let mut j = i;
     let mut scanned = 0;
@@ -226,7 +239,7 @@ fn add_context(
         j -= 1;
         scanned += 1;
         let c = info[j].class;
-        if c == Class::Blank || c == Class::Decor || c.is_noise() {
+        if c == Class::Blank || c == Class::Decor || (c.is_noise() && c != Class::Start) {
             continue;
         }
         keep[j] = true;

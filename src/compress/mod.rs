@@ -18,6 +18,7 @@
 //! directory also builds as a stand-alone crate for fast iteration.
 
 pub mod code;
+pub mod code_outline;
 pub mod diff;
 pub mod gitlog;
 pub mod html;
@@ -26,6 +27,7 @@ pub mod json_doc;
 pub mod json_select;
 pub mod json_table;
 pub mod listing;
+pub mod listing_render;
 pub mod log;
 mod log_line;
 mod log_select;

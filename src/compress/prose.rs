@@ -12,7 +12,6 @@
 //! Lossy only: with `opts.lossy == false` it returns `None`.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 
 use super::prose_rank::{self as rank, Shape, Stats, Unit};
 use super::{marker, text, Input, Options, Output};
@@ -152,10 +151,7 @@ pub fn extract(text: &str, query: Option<&str>, hash: &str, opts: &Options) -> O
     }
     let bodies: Vec<Cow<'_, str>> = units.iter().map(|u| body(&lines, u)).collect();
     let qstems = query.map(rank::query_stems).unwrap_or_default();
-    let stats: Vec<Stats> = bodies
-        .iter()
-        .map(|b| rank::stats(b, &qstems, None))
-        .collect();
+    let stats: Vec<Stats> = bodies.iter().map(|b| rank::stats(b, &qstems)).collect();
     let scorable: Vec<usize> = (0..units.len())
         .filter(|&i| !matches!(units[i].shape, Shape::Heading(_)))
         .collect();
@@ -229,8 +225,9 @@ pub fn extract(text: &str, query: Option<&str>, hash: &str, opts: &Options) -> O
 
     let mut keep = vec![Keep::Drop; units.len()];
     let mut used = 0usize;
+    let forced = forced_terms(query);
     for (i, b) in bodies.iter().enumerate() {
-        if forced(b, query) && !matches!(units[i].shape, Shape::Heading(_)) {
+        if text::matches_terms(b, &forced) && !matches!(units[i].shape, Shape::Heading(_)) {
             keep[i] = Keep::Full;
             used += units[i].bytes;
         }
@@ -239,6 +236,8 @@ pub fn extract(text: &str, query: Option<&str>, hash: &str, opts: &Options) -> O
     order.sort_by(|&a, &b| score[b].total_cmp(&score[a]).then(a.cmp(&b)));
     let sentence_idf = (!qstems.is_empty()).then_some(idf.as_slice());
     let mut taken = 0usize;
+    // Dropping fewer bytes than this is not worth a marker.
+    let min_run = if opts.markers { 160 } else { 130 };
     for &i in &order {
         if keep[i] != Keep::Drop {
             continue;
@@ -257,7 +256,7 @@ pub fn extract(text: &str, query: Option<&str>, hash: &str, opts: &Options) -> O
         }
         let room = budget.saturating_sub(used);
         if u.shape == Shape::Text && room >= MIN_PART && (used == 0 || room * 10 >= u.bytes * 3) {
-            if let Some(part) = cut(&bodies[i], &qstems, sentence_idf, room) {
+            if let Some(part) = cut(&bodies[i], &qstems, sentence_idf, room, min_run) {
                 used += part.0.iter().map(|(a, b)| b - a).sum::<usize>();
                 keep[i] = Keep::Part(part.0, part.1);
             }
@@ -267,8 +266,7 @@ pub fn extract(text: &str, query: Option<&str>, hash: &str, opts: &Options) -> O
         return None;
     }
     keep_headings(&units, &mut keep);
-    let marker_cost = if opts.markers { 60 } else { 30 };
-    refill_small_runs(&units, &mut keep, marker_cost + 100);
+    refill_small_runs(&units, &mut keep, min_run);
     let unit_name = if docs { "documents" } else { "paragraphs" };
     let out = emit(&units, &bodies, &keep, unit_name, hash, opts.markers);
     (out.len() * 10 < clean.len() * 9).then_some(out)
@@ -283,7 +281,7 @@ fn add_context(units: &[Unit], bodies: &[Cow<'_, str>], qstems: &[String], stats
             heading = Some(stats[i].clone());
             continue;
         }
-        let title = rank::record_title(&bodies[i]).map(|t| rank::stats(t, qstems, None));
+        let title = rank::record_title(&bodies[i]).map(|t| rank::stats(t, qstems));
         for extra in [title.as_ref(), heading.as_ref()].into_iter().flatten() {
             for (tf, add) in stats[i].tf.iter_mut().zip(&extra.tf) {
                 *tf += add;
@@ -315,11 +313,7 @@ fn salience_scores(
     rel: &[f64],
     rel_scale: f64,
 ) -> Vec<f64> {
-    let mut freq: HashMap<String, u32> = HashMap::new();
-    for &i in scorable {
-        rank::stats(&bodies[i], &[], Some(&mut freq));
-    }
-    let max_freq = freq.values().copied().max().unwrap_or(1);
+    let central = rank::centrality(scorable.iter().map(|&i| bodies[i].as_ref()));
     let mut score = vec![0.0; units.len()];
     for (rankpos, &i) in scorable.iter().enumerate() {
         let position = match rankpos {
@@ -332,18 +326,20 @@ fn salience_scores(
         } else {
             0.0
         };
-        score[i] = rank::salience(&bodies[i], &stats[i], &freq, max_freq) + position + q;
+        let block = if units[i].shape == Shape::Block {
+            0.3
+        } else {
+            0.0
+        };
+        score[i] = rank::salience(&bodies[i], &stats[i], central[rankpos]) + position + q + block;
     }
     score
 }
 
-/// Units naming a quoted phrase or an identifier from the question are
+/// Quoted phrases and identifiers from the question: units naming one are
 /// always kept (the user pointed at them).
-fn forced(body: &str, query: Option<&str>) -> bool {
-    let Some(q) = query else {
-        return false;
-    };
-    let terms: Vec<String> = text::query_terms(Some(q))
+fn forced_terms(query: Option<&str>) -> Vec<String> {
+    text::query_terms(query)
         .into_iter()
         .filter(|t| {
             let quoted = t.contains(' ');
@@ -351,8 +347,7 @@ fn forced(body: &str, query: Option<&str>) -> bool {
                 && !t.chars().all(|c| c.is_ascii_digit() || c == '.');
             (quoted || ident) && t.len() >= 4
         })
-        .collect();
-    text::matches_terms(body, &terms)
+        .collect()
 }
 
 /// Cut one unit to its best sentences within `room` bytes: the first
@@ -363,6 +358,7 @@ fn cut(
     qstems: &[String],
     idf: Option<&[f64]>,
     room: usize,
+    min_gap: usize,
 ) -> Option<(Vec<(usize, usize)>, usize)> {
     let spans = rank::sentences(body);
     if spans.len() < 2 {
@@ -370,7 +366,7 @@ fn cut(
     }
     let st: Vec<Stats> = spans
         .iter()
-        .map(|&(a, b)| rank::stats(&body[a..b], qstems, None))
+        .map(|&(a, b)| rank::stats(&body[a..b], qstems))
         .collect();
     let avg = st.iter().map(|s| f64::from(s.words)).sum::<f64>() / st.len() as f64;
     let score: Vec<f64> = st
@@ -388,6 +384,21 @@ fn cut(
             kept[i] = true;
             used += len;
         }
+    }
+    // A gap smaller than `min_gap` bytes is put back: its marker would cost
+    // about as much as the sentences.
+    let mut i = 0;
+    while i < spans.len() {
+        if kept[i] {
+            i += 1;
+            continue;
+        }
+        let j = (i..spans.len()).find(|&j| kept[j]).unwrap_or(spans.len());
+        let gap = spans[j - 1].1 - spans[i].0;
+        if gap < min_gap {
+            kept[i..j].iter_mut().for_each(|k| *k = true);
+        }
+        i = j;
     }
     if kept.iter().all(|&k| k) {
         return None;

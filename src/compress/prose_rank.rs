@@ -237,19 +237,20 @@ fn is_abbreviation(before: &str) -> bool {
     ABBREVIATIONS.contains(&lower.as_str())
 }
 
+/// Function words and question fillers; sorted (binary search).
 const STOPWORDS: &[&str] = &[
     "a", "about", "after", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be",
-    "been", "before", "being", "between", "both", "but", "by", "can", "could", "did", "do", "does",
-    "doing", "during", "each", "for", "from", "further", "had", "has", "have", "having", "he",
-    "her", "here", "hers", "him", "his", "how", "i", "if", "in", "into", "is", "it", "its", "just",
-    "many", "me", "more", "most", "much", "my", "no", "nor", "not", "now", "of", "off", "on",
-    "once", "one", "only", "or", "other", "our", "out", "over", "own", "same", "she", "should",
-    "so", "some", "such", "than", "that", "the", "their", "them", "then", "there", "these", "they",
-    "this", "those", "through", "to", "too", "under", "until", "up", "us", "very", "was", "we",
+    "been", "before", "being", "between", "both", "but", "by", "can", "could", "d", "did", "do",
+    "does", "doing", "during", "each", "find", "for", "from", "further", "get", "give", "got",
+    "had", "has", "have", "having", "he", "her", "here", "hers", "him", "his", "how", "i", "if",
+    "in", "into", "is", "it", "its", "just", "know", "let", "like", "ll", "m", "make", "many",
+    "may", "me", "might", "more", "most", "much", "must", "my", "need", "no", "nor", "not", "now",
+    "of", "off", "on", "once", "one", "only", "or", "other", "our", "out", "over", "own", "please",
+    "re", "s", "same", "she", "should", "show", "so", "some", "such", "t", "tell", "than", "that",
+    "the", "their", "them", "then", "there", "these", "they", "this", "those", "through", "to",
+    "too", "under", "until", "up", "us", "use", "used", "using", "ve", "very", "want", "was", "we",
     "were", "what", "when", "where", "which", "while", "who", "whom", "whose", "why", "will",
-    "with", "would", "you", "your", "s", "t", "d", "ll", "re", "ve", "m", "get", "got", "tell",
-    "please", "show", "give", "find", "know", "let", "make", "may", "might", "must", "like",
-    "want", "need", "use", "used", "using",
+    "with", "would", "you", "your",
 ];
 
 /// Lower-case, strip common English suffixes, cut to six bytes: a cheap
@@ -295,7 +296,7 @@ pub fn stem(word: &str, out: &mut String) {
 }
 
 fn is_stopword(lower: &str) -> bool {
-    STOPWORDS.contains(&lower)
+    STOPWORDS.binary_search(&lower).is_ok()
 }
 
 /// Distinct stems of the content words of `query`, sorted.
@@ -330,9 +331,8 @@ pub struct Stats {
     pub salient: u32,
 }
 
-/// Walk the words of `s`, counting query-stem hits and salient words; when
-/// `freq` is given, also count every content stem into it (for centrality).
-pub fn stats(s: &str, query: &[String], mut freq: Option<&mut HashMap<String, u32>>) -> Stats {
+/// Walk the words of `s`, counting query-stem hits and salient words.
+pub fn stats(s: &str, query: &[String]) -> Stats {
     let mut st = Stats {
         tf: vec![0; query.len()],
         ..Stats::default()
@@ -342,23 +342,18 @@ pub fn stats(s: &str, query: &[String], mut freq: Option<&mut HashMap<String, u3
     let mut word_start: Option<usize> = None;
     let mut prev_punct = b'.';
     let bytes = s.as_bytes();
-    let mut visit = |w: &str, initial: bool, st: &mut Stats, buf: &mut String| {
+    let visit = |w: &str, initial: bool, st: &mut Stats, buf: &mut String| {
         st.words += 1;
         let first = w.chars().next().unwrap_or(' ');
         if first.is_ascii_digit() || (!initial && first.is_uppercase()) {
             st.salient += 1;
         }
-        if query.is_empty() && freq.is_none() {
+        if query.is_empty() {
             return;
         }
         stem(w, buf);
         if let Some(q) = query.iter().position(|t| t == buf) {
             st.tf[q] += 1;
-        }
-        if let Some(f) = freq.as_deref_mut() {
-            if buf.len() > 2 && !is_stopword(buf) {
-                *f.entry(buf.clone()).or_insert(0) += 1;
-            }
         }
     };
     for (idx, ch) in s.char_indices() {
@@ -467,29 +462,55 @@ pub fn bm25(st: &Stats, idf: &[f64], avg_words: f64) -> (f64, f64) {
     (score * (0.5 + coverage), coverage)
 }
 
+/// How central each span's vocabulary is to the whole text (mean corpus
+/// frequency of its content stems, normalised to 0..=1): a cheap SumBasic.
+pub fn centrality<'a>(spans: impl Iterator<Item = &'a str>) -> Vec<f64> {
+    let mut ids: HashMap<String, u32> = HashMap::new();
+    let mut counts: Vec<u32> = Vec::new();
+    let mut per_span: Vec<Vec<u32>> = Vec::new();
+    let mut buf = String::new();
+    for s in spans {
+        let mut seen = Vec::new();
+        for w in s
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+        {
+            stem(w, &mut buf);
+            if buf.len() <= 2 || is_stopword(&buf) {
+                continue;
+            }
+            let id = match ids.get(buf.as_str()) {
+                Some(&id) => id,
+                None => {
+                    let id = counts.len() as u32;
+                    ids.insert(buf.clone(), id);
+                    counts.push(0);
+                    id
+                }
+            };
+            counts[id as usize] += 1;
+            seen.push(id);
+        }
+        per_span.push(seen);
+    }
+    let max = f64::from(counts.iter().copied().max().unwrap_or(1).max(1));
+    per_span
+        .iter()
+        .map(|ids| {
+            if ids.is_empty() {
+                return 0.0;
+            }
+            let sum: f64 = ids.iter().map(|&id| f64::from(counts[id as usize])).sum();
+            (sum / ids.len() as f64 / max).sqrt()
+        })
+        .collect()
+}
+
 /// Salience of a span without a query: density of numbers and names, how
-/// central its vocabulary is to the whole text, and problem keywords.
-pub fn salience(s: &str, st: &Stats, freq: &HashMap<String, u32>, max_freq: u32) -> f64 {
+/// central its vocabulary is (see [`centrality`]), and problem keywords.
+pub fn salience(s: &str, st: &Stats, central: f64) -> f64 {
     let words = f64::from(st.words.max(1));
     let density = (f64::from(st.salient) / words).min(0.5) * 2.0;
-    let mut central = 0.0;
-    let mut counted = 0u32;
-    let mut buf = String::new();
-    for w in s
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-    {
-        stem(w, &mut buf);
-        if buf.len() > 2 && !is_stopword(&buf) {
-            central += f64::from(freq.get(buf.as_str()).copied().unwrap_or(0));
-            counted += 1;
-        }
-    }
-    let central = if counted == 0 {
-        0.0
-    } else {
-        (central / f64::from(counted) / f64::from(max_freq.max(1))).sqrt()
-    };
     let lower = s.to_ascii_lowercase();
     let flagged = [
         "error",

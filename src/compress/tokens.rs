@@ -20,6 +20,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::OnceLock;
 
 use super::tokens_split::{Classes, Splitter};
@@ -154,7 +155,7 @@ impl RankTable {
             }
             if e.tag == tag && usize::from(e.len) == key.len() {
                 let off = e.off as usize;
-                if &self.bytes[off..off + key.len()] == key {
+                if bytes_eq(&self.bytes[off..off + key.len()], key) {
                     return Some(e.rank);
                 }
             }
@@ -193,7 +194,7 @@ struct Slot {
 /// in a map that is cleared when it holds too many bytes. Both are bounded.
 struct PieceCache {
     slots: Vec<Slot>,
-    long: HashMap<Box<[u8]>, u32>,
+    long: HashMap<Box<[u8]>, u32, BuildHasherDefault<BytesHasher>>,
     long_bytes: usize,
 }
 
@@ -201,7 +202,7 @@ impl PieceCache {
     fn new() -> Self {
         PieceCache {
             slots: Vec::new(),
-            long: HashMap::new(),
+            long: HashMap::default(),
             long_bytes: 0,
         }
     }
@@ -311,6 +312,51 @@ fn hash_bytes(bytes: &[u8]) -> u64 {
         h = fx_add(h, read_u64(bytes, len - 8));
     }
     h
+}
+
+/// [`hash_bytes`] as a `Hasher`, for the map of long pieces (std's SipHash
+/// would cost more than the lookup saves).
+#[derive(Default)]
+struct BytesHasher(u64);
+
+impl Hasher for BytesHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        self.0 = fx_add(self.0, hash_bytes(bytes));
+    }
+
+    fn write_usize(&mut self, _len: usize) {
+        // `[u8]` hashes its length first; `hash_bytes` already mixes it in.
+    }
+
+    fn finish(&self) -> u64 {
+        // hashbrown takes bucket bits from the low end; the multiply leaves
+        // the best bits high.
+        self.0.rotate_left(26)
+    }
+}
+
+/// `a == b` for slices of equal length, with word loads instead of a libc
+/// `memcmp` call (which dominates on short keys).
+#[inline(always)]
+fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
+    let len = a.len();
+    if len != b.len() {
+        return false;
+    }
+    if len < 4 {
+        return a.iter().zip(b).all(|(x, y)| x == y);
+    }
+    if len < 8 {
+        return read_u32(a, 0) == read_u32(b, 0) && read_u32(a, len - 4) == read_u32(b, len - 4);
+    }
+    let mut i = 0;
+    while i + 8 <= len {
+        if read_u64(a, i) != read_u64(b, i) {
+            return false;
+        }
+        i += 8;
+    }
+    i == len || read_u64(a, len - 8) == read_u64(b, len - 8)
 }
 
 #[inline(always)]

@@ -176,7 +176,67 @@ impl<'a> Splitter<'a> {
     }
 
     /// End of the piece that starts at byte `i` (`i` < text length).
+    ///
+    /// Dispatches on the first char's class to the one alternative that can
+    /// match, skipping the failing tries of [`Self::next_end_general`]; a
+    /// piece that starts with a mark (both prefix and letter) takes the
+    /// general path.
+    #[inline]
     pub(super) fn next_end(&self, i: usize) -> usize {
+        let (c0, l0) = self.at(i);
+        match c0 {
+            // A letter cannot be a prefix: alternatives 1–2 without one.
+            C_LOWER => self.contraction(self.run(i + l0, LOWER_SET)),
+            C_UPPER | C_LETTER => self.word(i),
+            C_NUM => self.digits(i + l0),
+            // Not a prefix, not punctuation: only 5–7 can match.
+            C_NL => self.space(i),
+            C_SPACE | C_OTHER => {
+                let (c1, _) = self.at(i + l0);
+                if bit(c1) & (UPPER_SET | LOWER_SET) != 0 {
+                    // Alternative 1 or 2 with the prefix: one of them
+                    // matches whenever a letter or mark follows.
+                    return self.word(i + l0);
+                }
+                // Without the prefix, 1–2 need `c0` itself to be a letter.
+                if c0 == C_OTHER {
+                    self.punct(i)
+                } else if self.s[i] == b' ' && bit(c1) & PUNCT != 0 {
+                    self.punct(i + 1)
+                } else {
+                    self.space(i)
+                }
+            }
+            _ => self.next_end_general(i),
+        }
+    }
+
+    /// Alternative 1, else 2, without prefix from `j` (which starts a letter
+    /// or mark, so one of them matches).
+    #[inline(always)]
+    fn word(&self, j: usize) -> usize {
+        match self.lower_word(j).or_else(|| self.upper_word(j)) {
+            Some(e) => self.contraction(e),
+            None => j + self.at(j).1.max(1),
+        }
+    }
+
+    /// Alternative 3 after its first digit: up to two more.
+    #[inline(always)]
+    fn digits(&self, mut e: usize) -> usize {
+        for _ in 0..2 {
+            let (c, l) = self.at(e);
+            if c != C_NUM {
+                break;
+            }
+            e += l;
+        }
+        e
+    }
+
+    /// The pattern's alternatives tried in order, as the regex engine does;
+    /// the reference for [`Self::next_end`].
+    fn next_end_general(&self, i: usize) -> usize {
         let (c0, l0) = self.at(i);
         let prefix = bit(c0) & PREFIX != 0;
         // Alternative 1, first with the optional prefix taken (greedy `?`),
@@ -200,15 +260,7 @@ impl<'a> Splitter<'a> {
         }
         // Alternative 3: \p{N}{1,3}.
         if c0 == C_NUM {
-            let mut e = i + l0;
-            for _ in 0..2 {
-                let (c, l) = self.at(e);
-                if c != C_NUM {
-                    break;
-                }
-                e += l;
-            }
-            return e;
+            return self.digits(i + l0);
         }
         // Alternative 4: ` ?[^\s\p{L}\p{N}]+[\r\n/]*`, space taken first.
         if self.s[i] == b' ' && bit(self.at(i + 1).0) & PUNCT != 0 {

@@ -9,6 +9,7 @@
 
 use std::path::PathBuf;
 
+use clap::builder::BoolishValueParser;
 use clap::{ArgAction, Parser};
 
 /// headroomd — a local daemon that compresses LLM request context between
@@ -62,10 +63,10 @@ pub struct Args {
     )]
     pub mode: String,
     /// Disable all compression: a byte-faithful passthrough proxy.
-    #[arg(long, env = "HEADROOM_NO_OPTIMIZE", action = ArgAction::SetTrue, help_heading = "Core")]
+    #[arg(long, env = "HEADROOM_NO_OPTIMIZE", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new(), help_heading = "Core")]
     pub no_optimize: bool,
     /// Disable the response cache.
-    #[arg(long, env = "HEADROOM_NO_CACHE", action = ArgAction::SetTrue, help_heading = "Core")]
+    #[arg(long, env = "HEADROOM_NO_CACHE", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new(), help_heading = "Core")]
     pub no_cache: bool,
     /// Keep ratio for prose compression (0 < r ≤ 1; 0.4 keeps ~40 % of
     /// tokens). Unset: the compressor decides.
@@ -77,7 +78,7 @@ pub struct Args {
     #[arg(long, env = "HEADROOM_LOG_FILE", help_heading = "Logging")]
     pub log_file: Option<PathBuf>,
     /// Also log request messages (API keys and bearer tokens redacted).
-    #[arg(long, env = "HEADROOM_LOG_MESSAGES", action = ArgAction::SetTrue, help_heading = "Logging")]
+    #[arg(long, env = "HEADROOM_LOG_MESSAGES", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new(), help_heading = "Logging")]
     pub log_messages: bool,
     /// Format of the daemon's own diagnostics on stderr (filter with
     /// HEADROOM_LOG, e.g. `HEADROOM_LOG=headroom=debug`).
@@ -93,7 +94,7 @@ pub struct Args {
     #[arg(long, env = "HEADROOM_BUDGET_PERIOD", default_value = "daily", value_parser = ["hourly", "daily", "monthly"], help_heading = "Budget & rate limiting")]
     pub budget_period: String,
     /// Disable per-minute rate limiting.
-    #[arg(long, env = "HEADROOM_NO_RATE_LIMIT", action = ArgAction::SetTrue, help_heading = "Budget & rate limiting")]
+    #[arg(long, env = "HEADROOM_NO_RATE_LIMIT", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new(), help_heading = "Budget & rate limiting")]
     pub no_rate_limit: bool,
     /// Max requests per minute per client key.
     #[arg(
@@ -164,23 +165,23 @@ pub struct Args {
 
     // ----- CCR -----
     /// Don't add the headroom_retrieve tool to requests.
-    #[arg(long, env = "HEADROOM_NO_CCR_INJECT_TOOL", action = ArgAction::SetTrue, help_heading = "CCR (compress-cache-retrieve)")]
+    #[arg(long, env = "HEADROOM_NO_CCR_INJECT_TOOL", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new(), help_heading = "CCR (compress-cache-retrieve)")]
     pub no_ccr_inject_tool: bool,
     /// Don't cite `hash=` in markers for dropped content.
-    #[arg(long, env = "HEADROOM_NO_CCR_MARKER", action = ArgAction::SetTrue, help_heading = "CCR (compress-cache-retrieve)")]
+    #[arg(long, env = "HEADROOM_NO_CCR_MARKER", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new(), help_heading = "CCR (compress-cache-retrieve)")]
     pub no_ccr_marker: bool,
     /// Lossless compaction only: no markers, nothing dropped.
-    #[arg(long, env = "HEADROOM_LOSSLESS", action = ArgAction::SetTrue, help_heading = "CCR (compress-cache-retrieve)")]
+    #[arg(long, env = "HEADROOM_LOSSLESS", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new(), help_heading = "CCR (compress-cache-retrieve)")]
     pub lossless: bool,
     /// Opt in to tool-result interceptors (the reference's ast-grep Read
     /// outliner; here the --code-aware outline covers that role).
-    #[arg(long, env = "HEADROOM_INTERCEPT_TOOL_RESULTS", action = ArgAction::SetTrue, help_heading = "CCR (compress-cache-retrieve)")]
+    #[arg(long, env = "HEADROOM_INTERCEPT_TOOL_RESULTS", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new(), help_heading = "CCR (compress-cache-retrieve)")]
     pub intercept_tool_results: bool,
 
     // ----- kompress & tool protection -----
     /// Disable prose/HTML (Kompress-role) compression; structural
     /// compressors stay on.
-    #[arg(long, env = "HEADROOM_DISABLE_KOMPRESS", action = ArgAction::SetTrue, help_heading = "Kompress & tool protection")]
+    #[arg(long, env = "HEADROOM_DISABLE_KOMPRESS", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new(), help_heading = "Kompress & tool protection")]
     pub disable_kompress: bool,
     /// Comma-separated tool names whose results are never lossy-compressed,
     /// merged with the built-in defaults (WebFetch, Read).
@@ -191,16 +192,16 @@ pub struct Args {
     )]
     pub protect_tool_results: Option<String>,
     /// Disable putting dropped lines back when a later question asks for them.
-    #[arg(long, env = "HEADROOM_NO_CCR_PROACTIVE_EXPANSION", action = ArgAction::SetTrue, help_heading = "Kompress & tool protection")]
+    #[arg(long, env = "HEADROOM_NO_CCR_PROACTIVE_EXPANSION", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new(), help_heading = "Kompress & tool protection")]
     pub no_ccr_proactive_expansion: bool,
 
     // ----- read lifecycle & code -----
     /// Disable Read lifecycle (stale Read outputs after an Edit/Write of the
     /// same file become a short notice).
-    #[arg(long, env = "HEADROOM_NO_READ_LIFECYCLE", action = ArgAction::SetTrue, help_heading = "Read lifecycle & code")]
+    #[arg(long, env = "HEADROOM_NO_READ_LIFECYCLE", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new(), help_heading = "Read lifecycle & code")]
     pub no_read_lifecycle: bool,
     /// Enable AST outlines of large source files not being edited.
-    #[arg(long, env = "HEADROOM_CODE_AWARE_ENABLED", action = ArgAction::SetTrue, overrides_with = "no_code_aware", help_heading = "Read lifecycle & code")]
+    #[arg(long, env = "HEADROOM_CODE_AWARE_ENABLED", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new(), overrides_with = "no_code_aware", help_heading = "Read lifecycle & code")]
     pub code_aware: bool,
     /// Disable AST outlines (the default).
     #[arg(long, action = ArgAction::SetTrue, overrides_with = "code_aware", help_heading = "Read lifecycle & code")]
@@ -211,7 +212,7 @@ pub struct Args {
 
     // ----- memory & learning -----
     /// Enable persistent memory.
-    #[arg(long, env = "HEADROOM_MEMORY", action = ArgAction::SetTrue, help_heading = "Memory & learning")]
+    #[arg(long, env = "HEADROOM_MEMORY", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new(), help_heading = "Memory & learning")]
     pub memory: bool,
     /// Memory partitioning: project, user, global.
     #[arg(long, env = "HEADROOM_MEMORY_STORAGE", default_value = "project", value_parser = ["project", "user", "global"], help_heading = "Memory & learning")]
@@ -225,13 +226,13 @@ pub struct Args {
     )]
     pub memory_top_k: u32,
     /// Don't inject memory_save/memory_search tools.
-    #[arg(long, env = "HEADROOM_NO_MEMORY_TOOLS", action = ArgAction::SetTrue, help_heading = "Memory & learning")]
+    #[arg(long, env = "HEADROOM_NO_MEMORY_TOOLS", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new(), help_heading = "Memory & learning")]
     pub no_memory_tools: bool,
     /// Don't inject relevant memories into the system prompt.
-    #[arg(long, env = "HEADROOM_NO_MEMORY_CONTEXT", action = ArgAction::SetTrue, help_heading = "Memory & learning")]
+    #[arg(long, env = "HEADROOM_NO_MEMORY_CONTEXT", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new(), help_heading = "Memory & learning")]
     pub no_memory_context: bool,
     /// Enable traffic learning (implies --memory).
-    #[arg(long, env = "HEADROOM_LEARN", action = ArgAction::SetTrue, overrides_with = "no_learn", help_heading = "Memory & learning")]
+    #[arg(long, env = "HEADROOM_LEARN", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new(), overrides_with = "no_learn", help_heading = "Memory & learning")]
     pub learn: bool,
     /// Disable traffic learning even with --memory.
     #[arg(long, action = ArgAction::SetTrue, overrides_with = "learn", help_heading = "Memory & learning")]
@@ -356,7 +357,7 @@ pub struct Args {
     pub no_telemetry: bool,
     /// Write nothing to disk: CCR, budget ledger and cache in memory, no log
     /// file, no control socket file (use --control-tcp).
-    #[arg(long, env = "HEADROOM_STATELESS", action = ArgAction::SetTrue, help_heading = "Deployment & security")]
+    #[arg(long, env = "HEADROOM_STATELESS", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new(), help_heading = "Deployment & security")]
     pub stateless: bool,
 
     // ----- headroomd's own -----

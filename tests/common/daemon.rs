@@ -26,7 +26,8 @@ impl TempDir {
     pub fn new(tag: &str) -> TempDir {
         static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let p = std::env::temp_dir().join(format!("headroom-test-{tag}-{}-{n}", std::process::id()));
+        let p =
+            std::env::temp_dir().join(format!("headroom-test-{tag}-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&p);
         std::fs::create_dir_all(&p).expect("create temp dir");
         TempDir(p)
@@ -133,8 +134,11 @@ impl DaemonBuilder {
                 for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                     if let Some(idx) = line.find("listening on http://") {
                         let rest = &line[idx + "listening on http://".len()..];
-                        let addr: String = rest.chars().take_while(|c| !c.is_whitespace()).collect();
-                        if let Some(port) = addr.rsplit(':').next().and_then(|p| p.parse::<u16>().ok()) {
+                        let addr: String =
+                            rest.chars().take_while(|c| !c.is_whitespace()).collect();
+                        if let Some(port) =
+                            addr.rsplit(':').next().and_then(|p| p.parse::<u16>().ok())
+                        {
                             let _ = tx.send(port);
                         }
                     }
@@ -198,7 +202,10 @@ impl TestDaemon {
         let mut child = self.child.take()?;
         let pid = child.id() as i32;
         // SAFETY-free: the `kill` command sends SIGTERM to our own child.
-        let _ = Command::new("kill").arg("-TERM").arg(pid.to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(pid.to_string())
+            .status();
         let deadline = Instant::now() + Duration::from_secs(40);
         loop {
             if let Ok(Some(st)) = child.try_wait() {

@@ -30,7 +30,8 @@ impl Response {
     }
 
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
     }
 }
 
@@ -38,7 +39,12 @@ pub fn get(addr: &str, path: &str) -> std::io::Result<Response> {
     request(addr, "GET", path, &[], b"")
 }
 
-pub fn post_json(addr: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> std::io::Result<Response> {
+pub fn post_json(
+    addr: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> std::io::Result<Response> {
     let mut h = vec![("content-type", "application/json")];
     h.extend_from_slice(headers);
     request(addr, "POST", path, &h, body)
@@ -55,7 +61,10 @@ pub fn request(
     let mut stream = TcpStream::connect(addr)?;
     stream.set_read_timeout(Some(Duration::from_secs(60)))?;
     stream.set_nodelay(true)?;
-    let mut head = format!("{method} {path} HTTP/1.1\r\nhost: {addr}\r\ncontent-length: {}\r\nconnection: close\r\n", body.len());
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nhost: {addr}\r\ncontent-length: {}\r\nconnection: close\r\n",
+        body.len()
+    );
     for (k, v) in headers {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -114,5 +123,10 @@ pub fn request(
         r.read_to_end(&mut body)?;
         chunks.push((start.elapsed(), body.clone()));
     }
-    Ok(Response { status, headers, body, chunks })
+    Ok(Response {
+        status,
+        headers,
+        body,
+        chunks,
+    })
 }

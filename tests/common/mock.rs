@@ -11,7 +11,9 @@
 //! - `x-mock-delay-ms: D` wait before the response head;
 //! - `x-mock-sse-interval-ms: I` space SSE events I ms apart (default 0);
 //! - `x-mock-sse-events: N` number of text deltas in a stream (default 5);
-//! - `x-mock-usage: in,out` usage to report (default 11,7).
+//! - `x-mock-usage: in,out` usage to report (default 11,7);
+//! - `x-mock-sse-abort-after: N` end the stream with an error after N events
+//!   (the client sees a truncated stream).
 //!
 //! Used by the Rust tests (in-process, `MockUpstream::start`) and by the
 //! Python end-to-end tests and the benchmark (`examples/mock_upstream.rs`).
@@ -221,11 +223,13 @@ async fn handle(req: HttpRequest, body: web::Bytes, state: web::Data<Arc<State>>
         .to_string();
     let path = req.path();
 
+    let abort_after = num(&req, "x-mock-sse-abort-after").map(|n| n as usize);
     if path == "/v1/messages" {
         if stream {
-            return sse(
+            return sse_abort(
                 anthropic_events(&model, n_events, usage_in, usage_out),
                 interval,
+                abort_after,
             );
         }
         return HttpResponse::Ok().content_type("application/json").body(
@@ -301,14 +305,25 @@ async fn handle(req: HttpRequest, body: web::Bytes, state: web::Data<Arc<State>>
 }
 
 fn sse(events: Vec<String>, interval: Duration) -> HttpResponse {
+    sse_abort(events, interval, None)
+}
+
+fn sse_abort(events: Vec<String>, interval: Duration, abort_after: Option<usize>) -> HttpResponse {
     let s = stream::unfold(
-        (events.into_iter(), true),
-        move |(mut it, first)| async move {
+        (events.into_iter(), 0usize),
+        move |(mut it, sent)| async move {
+            if sent == usize::MAX {
+                return None;
+            }
+            if abort_after.is_some_and(|n| sent >= n) {
+                let err = actix_web::error::ErrorInternalServerError("mock abort");
+                return Some((Err(err), (it, usize::MAX)));
+            }
             let ev = it.next()?;
-            if !first && !interval.is_zero() {
+            if sent > 0 && !interval.is_zero() {
                 actix_rt::time::sleep(interval).await;
             }
-            Some((Ok::<_, actix_web::Error>(Bytes::from(ev)), (it, false)))
+            Some((Ok::<_, actix_web::Error>(Bytes::from(ev)), (it, sent + 1)))
         },
     );
     HttpResponse::Ok()
