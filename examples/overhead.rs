@@ -336,12 +336,37 @@ struct Pids {
     daemon: u32,
 }
 
-/// CPU times of (load generator, mock, headroomd).
-fn cpu_snapshot(p: Pids) -> [Duration; 3] {
+/// Busy CPU time of the whole machine (all cores), from /proc/stat.
+fn machine_busy() -> Duration {
+    let Ok(s) = std::fs::read_to_string("/proc/stat") else {
+        return Duration::ZERO;
+    };
+    let Some(line) = s.lines().next() else {
+        return Duration::ZERO;
+    };
+    // cpu user nice system idle iowait irq softirq steal ...
+    let f: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .take(8)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    let busy: u64 = f
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != 3 && *i != 4)
+        .map(|(_, v)| v)
+        .sum();
+    Duration::from_millis(busy * 10)
+}
+
+/// CPU times of (load generator, mock, headroomd, everything else).
+fn cpu_snapshot(p: Pids) -> [Duration; 4] {
     [
         cpu_time("self"),
         cpu_time(&p.mock.to_string()),
         cpu_time(&p.daemon.to_string()),
+        machine_busy(),
     ]
 }
 
@@ -510,8 +535,9 @@ struct Samples {
     errors: u64,
     first_error: Option<String>,
     elapsed: Duration,
-    /// CPU time of (load generator, mock, headroomd) during the phase.
-    cpu: [Duration; 3],
+    /// CPU time of (load generator, mock, headroomd, other processes)
+    /// during the phase.
+    cpu: [Duration; 4],
 }
 
 impl Samples {
@@ -522,7 +548,7 @@ impl Samples {
             out.first_byte.extend_from_slice(&p.first_byte);
             out.errors += p.errors;
             out.elapsed += p.elapsed;
-            for i in 0..3 {
+            for i in 0..4 {
                 out.cpu[i] += p.cpu[i];
             }
             if out.first_error.is_none() {
@@ -621,9 +647,11 @@ async fn phase(
     let cpu1 = cpu_snapshot(pids);
     let mut s = Samples::merge(&parts.iter().collect::<Vec<_>>());
     s.elapsed = elapsed;
-    for i in 0..3 {
+    for i in 0..4 {
         s.cpu[i] = cpu1[i].saturating_sub(cpu0[i]);
     }
+    // The machine total minus ours = everything else on the box.
+    s.cpu[3] = s.cpu[3].saturating_sub(s.cpu[0] + s.cpu[1] + s.cpu[2]);
     Ok(s)
 }
 
@@ -656,8 +684,24 @@ fn run(plan: &Plan, emit_json: bool) -> Res<()> {
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
 
     let (mut mock, mock_addr) = spawn_mock(&mock_bin)?;
+    let loadavg = std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| {
+            l.split_whitespace()
+                .next()
+                .and_then(|v| v.parse::<f64>().ok())
+        })
+        .unwrap_or(f64::NAN);
     println!(
-        "headroomd overhead — {cpus} CPU(s); mock_upstream (1 worker) at {mock_addr}, headroomd (defaults, --no-rate-limit --no-cache) and this load generator (1 thread) share them\n"
+        "headroomd overhead — {cpus} CPU(s); mock_upstream (1 worker) at {mock_addr}, headroomd (defaults, --no-rate-limit --no-cache) and this load generator (1 thread) share them"
+    );
+    println!(
+        "load average before the run: {loadavg:.2}{}\n",
+        if loadavg > 0.5 {
+            " — other work is running; see the `other` CPU column"
+        } else {
+            ""
+        }
     );
 
     // ----- start-up -----
@@ -915,11 +959,12 @@ fn run(plan: &Plan, emit_json: bool) -> Res<()> {
             json!({
                 "requests": v.len(), "rps": s.rps(), "errors": s.errors,
                 "p50_ms": pct(v, 0.5), "p99_ms": pct(v, 0.99), "p999_ms": pct(v, 0.999),
-                "cpu_pct": {"loadgen": s.cpu_pct(0), "mock": s.cpu_pct(1), "headroomd": s.cpu_pct(2)},
+                "cpu_pct": {"loadgen": s.cpu_pct(0), "mock": s.cpu_pct(1), "headroomd": s.cpu_pct(2), "other": s.cpu_pct(3)},
             })
         };
         let summary = json!({
             "cpus": cpus,
+            "loadavg_before": loadavg,
             "concurrency": c,
             "load": {"direct": side(&ld, false), "proxy": side(&lp, false),
                      "added_p50_ms": added50, "added_p99_ms": added99,
@@ -957,7 +1002,7 @@ fn print_table(title: &str, pair: &Pair, first_byte: bool) {
         };
         v.sort_unstable();
         println!(
-            "  {:<10} {:>8} {:>9.0} {:>9.3} {:>9.3} {:>9.3}          {:>7.0} {:>5.0} {:>9.0}{}",
+            "  {:<10} {:>8} {:>9.0} {:>9.3} {:>9.3} {:>9.3}          {:>7.0} {:>5.0} {:>9.0} {:>6.0}{}",
             name,
             v.len(),
             s.rps(),
@@ -967,6 +1012,7 @@ fn print_table(title: &str, pair: &Pair, first_byte: bool) {
             s.cpu_pct(0),
             s.cpu_pct(1),
             s.cpu_pct(2),
+            s.cpu_pct(3),
             if s.errors > 0 {
                 format!("  ({} errors)", s.errors)
             } else {

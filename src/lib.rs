@@ -22,6 +22,7 @@
 pub mod actors;
 pub mod admission;
 pub mod budget;
+pub mod ccr;
 pub mod compress;
 pub mod config;
 pub mod control;

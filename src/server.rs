@@ -185,7 +185,29 @@ pub async fn run(
     let stats = StatsActor::default().start();
     let budget = BudgetActor::default().start();
     let log = LogWriter::new(log_out).start();
-    let pipeline = Arc::new(Pipeline::new());
+    let db = if config.stateless {
+        None
+    } else {
+        Some(
+            sled::Config::new()
+                .path(config.state_dir.join("store"))
+                .cache_capacity(16 * 1024 * 1024)
+                .flush_every_ms(Some(500))
+                .open()
+                .map_err(|e| std::io::Error::other(format!("cannot open the store in {}: {e} (is another headroomd using this --state-dir?)", config.state_dir.display())))?,
+        )
+    };
+    let store: Arc<dyn crate::ccr::Store> = match &db {
+        Some(db) => Arc::new(
+            crate::ccr::SledStore::open(db, crate::ccr::DEFAULT_TTL)
+                .map_err(|e| std::io::Error::other(format!("cannot open the CCR tree: {e}")))?,
+        ),
+        None => Arc::new(crate::ccr::MemoryStore::new(
+            crate::ccr::DEFAULT_TTL,
+            256 * 1024 * 1024,
+        )),
+    };
+    let pipeline = Arc::new(Pipeline::new(store.clone()));
     let compressor = SyncArbiter::start(config.compression_workers, move || {
         CompressionWorker::new(pipeline.clone())
     });
@@ -271,8 +293,13 @@ pub async fn run(
     if let Some(p) = &socket_path {
         let _ = std::fs::remove_file(p);
     }
-    // 4. request log flushed.
+    // 4. request log flushed, store synced.
     let _ = actix_rt::time::timeout(Duration::from_secs(5), log.send(Flush)).await;
+    if let Some(db) = &db {
+        if let Err(error) = db.flush_async().await {
+            tracing::warn!(%error, "store flush failed");
+        }
+    }
     tracing::info!("stopped");
     Ok(())
 }

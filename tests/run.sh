@@ -13,7 +13,8 @@
 #   3. cargo nextest run (if installed) or cargo test
 #   4. .venv/bin/python -m pytest tests/python (per-test timeout)
 #
-# Env: PYTHON (default python3), HEADROOM_TARGET_DIR (default target/debug),
+# Env: PYTHON (default python3), HEADROOM_TARGET_DIR (default: cargo's
+# target directory + /debug),
 # HEADROOM_PYTEST_TIMEOUT (seconds per test, default 120),
 # HEADROOM_SKIP_RUST_TESTS=1 to run only the Python layer.
 # Exits non-zero if any step fails.
@@ -25,7 +26,14 @@ PYTHON="${PYTHON:-python3}"
 VENV="$ROOT/.venv"
 REQS="$ROOT/tests/python/requirements.txt"
 STAMP="$VENV/.headroom-requirements.stamp"
-export HEADROOM_TARGET_DIR="${HEADROOM_TARGET_DIR:-target/debug}"
+if [[ -z "${HEADROOM_TARGET_DIR:-}" ]]; then
+    # Where cargo puts the binaries (honours CARGO_TARGET_DIR and config).
+    target="$(cargo metadata --format-version 1 --no-deps 2>/dev/null \
+        | "$PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])' 2>/dev/null \
+        || echo "$ROOT/target")"
+    HEADROOM_TARGET_DIR="$target/debug"
+fi
+export HEADROOM_TARGET_DIR
 
 step() { printf '\n==> %s\n' "$*"; }
 
@@ -60,6 +68,5 @@ fi
 
 step "pytest tests/python"
 "$VENV/bin/python" -m pytest -q \
-    -p no:cacheprovider \
     --timeout="${HEADROOM_PYTEST_TIMEOUT:-120}" \
     tests/python "$@"

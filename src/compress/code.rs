@@ -97,6 +97,24 @@ pub fn looks_like(input: &Input<'_>) -> bool {
     score >= 0.45 && guess_lang(&rows).is_some()
 }
 
+/// True when the tool call read a source file (Read of `x.rs`, `cat`,
+/// `head`, `tail`, `sed -n`, `nl`, `bat`, `less` of one) and the content
+/// looks like code: lets the router decide before content sniffing.
+pub fn is_source_read(input: &Input<'_>) -> bool {
+    let reader = match input.command {
+        None => input.file_path.is_some(),
+        Some(cmd) => {
+            const READERS: &[&str] = &[
+                "cat", "head", "tail", "sed", "nl", "bat", "batcat", "less", "more", "view",
+            ];
+            super::router::command_programs(cmd)
+                .iter()
+                .all(|p| READERS.contains(p) || *p == "cd")
+        }
+    };
+    reader && path_hint(input).and_then(Lang::from_path).is_some() && looks_like(input)
+}
+
 /// Compress `input`; `None` keeps the original.
 pub fn compress(input: &Input<'_>, opts: &Options) -> Option<Output> {
     if !opts.lossy || input.text.len() > MAX_PARSE_BYTES {
@@ -123,7 +141,7 @@ pub fn compress(input: &Input<'_>, opts: &Options) -> Option<Output> {
 /// Outline `rows` (code without line-number prefixes) of language `lang`;
 /// `lines` are the original lines, `prefixes` the byte length of each
 /// line's number prefix.
-pub(crate) fn outline(
+fn outline(
     lang: Lang,
     lines: &[&str],
     rows: &[&str],
@@ -132,11 +150,53 @@ pub(crate) fn outline(
     hash: &str,
     markers: bool,
 ) -> Option<Output> {
+    let (out, dropped) = parse_and_render(lang, lines, rows, prefixes, terms, SHORT_BODY, "")?;
+    let note = format!("outline: bodies over {SHORT_BODY} lines and comment tails elided");
+    let top = marker::omitted(dropped, lines.len(), "lines", Some(&note), hash, markers);
+    let mut text = String::with_capacity(top.len() + out.len() + 1);
+    text.push_str(&top);
+    text.push('\n');
+    text.push_str(out.trim_end_matches('\n'));
+    Some(Output { text, lossy: true })
+}
+
+/// Outline of a run of added lines in a diff (`+` and code), folding
+/// bodies longer than `short_body` rows: the output lines (each starting
+/// with `+`, newline-terminated) and the number of non-blank lines left
+/// out. `None` when it does not parse or saves nothing.
+pub(crate) fn outline_added(
+    lang: Lang,
+    lines: &[&str],
+    terms: &[String],
+    short_body: usize,
+) -> Option<(String, usize)> {
+    let rows: Vec<&str> = lines.iter().map(|l| l.get(1..).unwrap_or("")).collect();
+    let prefixes: Vec<usize> = lines.iter().map(|l| usize::from(!l.is_empty())).collect();
+    parse_and_render(lang, lines, &rows, &prefixes, terms, short_body, "+")
+}
+
+/// Parse, plan and render; `marker_prefix` starts every marker line.
+fn parse_and_render(
+    lang: Lang,
+    lines: &[&str],
+    rows: &[&str],
+    prefixes: &[usize],
+    terms: &[String],
+    short_body: usize,
+    marker_prefix: &str,
+) -> Option<(String, usize)> {
     let code = rows.join("\n");
     let mut parser = Parser::new();
     parser.set_language(&lang.language()).ok()?;
     let tree = parser.parse(code.as_bytes(), None)?;
-    let plan = code_outline::plan(tree.root_node(), &code, rows, lang.spec(), terms);
+    let plan = code_outline::plan(
+        tree.root_node(),
+        &code,
+        rows,
+        lang.spec(),
+        terms,
+        short_body,
+    );
     // Mostly unparsable (wrong language, not code): keep the original.
     if plan.error_rows * 5 > rows.len() {
         return None;
@@ -156,23 +216,23 @@ pub(crate) fn outline(
         let code_row = rows.get(row).copied().unwrap_or("");
         match plan.fate.get(row).copied().unwrap_or(Fate::Keep) {
             Fate::Keep => {
-                if let Some(Region::Inline {
-                    open_col,
-                    close_row,
-                    close_col,
-                    ..
-                }) = opens.get(&row).map(|id| &plan.regions[*id])
-                {
-                    let region = &plan.regions[opens[&row]];
-                    let n = region.dropped();
-                    out.push_str(&line[..prefixes[row]]);
-                    out.push_str(&code_row[..=*open_col]);
-                    out.push(' ');
-                    out.push_str(&inline(n));
-                    out.push(' ');
-                    out.push_str(rows[*close_row].get(*close_col..).unwrap_or("}"));
-                } else {
-                    out.push_str(line);
+                match opens.get(&row).map(|id| &plan.regions[*id]) {
+                    Some(
+                        region @ Region::Inline {
+                            open_col,
+                            close_row,
+                            close_col,
+                            ..
+                        },
+                    ) => {
+                        out.push_str(&line[..prefixes[row]]);
+                        out.push_str(&code_row[..=*open_col]);
+                        out.push(' ');
+                        out.push_str(&inline(region.dropped()));
+                        out.push(' ');
+                        out.push_str(rows[*close_row].get(*close_col..).unwrap_or("}"));
+                    }
+                    _ => out.push_str(line),
                 }
                 out.push('\n');
             }
@@ -184,6 +244,7 @@ pub(crate) fn outline(
                             .map(|r| rows[r])
                             .find(|r| !r.trim().is_empty())
                             .map_or("", |r| &r[..r.len() - r.trim_start().len()]);
+                        out.push_str(marker_prefix);
                         out.push_str(indent);
                         out.push_str(&inline(last + 1 - first));
                         out.push('\n');
@@ -198,16 +259,7 @@ pub(crate) fn outline(
             },
         }
     }
-    if dropped == 0 {
-        return None;
-    }
-    let note = format!("outline: bodies over {SHORT_BODY} lines and comment tails elided");
-    let top = marker::omitted(dropped, lines.len(), "lines", Some(&note), hash, markers);
-    let mut text = String::with_capacity(top.len() + out.len() + 1);
-    text.push_str(&top);
-    text.push('\n');
-    text.push_str(out.trim_end_matches('\n'));
-    Some(Output { text, lossy: true })
+    (dropped > 0).then_some((out, dropped))
 }
 
 /// Marker inside the outline (the top marker carries the hash once).
@@ -494,4 +546,265 @@ pub(crate) fn guess_lang(rows: &[&str]) -> Option<Lang> {
             Lang::Cpp,
         ][best],
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HASH: &str = "0123456789abcdef";
+
+    fn input<'a>(
+        text: &'a str,
+        path: Option<&'a str>,
+        command: Option<&'a str>,
+        query: Option<&'a str>,
+    ) -> Input<'a> {
+        Input {
+            text,
+            tool_name: Some("Read"),
+            command,
+            file_path: path,
+            query,
+            hash: HASH,
+        }
+    }
+
+    fn run(text: &str, path: &str) -> Option<Output> {
+        compress(&input(text, Some(path), None, None), &Options::default())
+    }
+
+    fn rust_sample() -> String {
+        let mut s = String::from(
+            "use std::io;\n\n/// A config.\n/// Second doc line.\n/// Third doc line.\npub struct Config {\n    pub name: String,\n    pub retries: u32,\n}\n\n",
+        );
+        s.push_str(
+            "/// Parse a config.\npub fn parse_config(text: &str) -> io::Result<Config> {\n",
+        );
+        for i in 0..30 {
+            s.push_str(&format!("    let step_{i} = text.len() + {i};\n"));
+        }
+        s.push_str("    Ok(Config { name: text.into(), retries: 3 })\n}\n\n");
+        s.push_str(
+            "fn short() -> u32 {\n    1\n}\n\nimpl Config {\n    pub fn len(&self) -> usize {\n",
+        );
+        for i in 0..10 {
+            s.push_str(&format!("        let x{i} = {i};\n"));
+        }
+        s.push_str("        0\n    }\n}\n\nmacro_rules! m {\n    () => {};\n}\n");
+        s
+    }
+
+    #[test]
+    fn outlines_rust() {
+        let out = run(&rust_sample(), "src/config.rs").expect("outline");
+        assert!(out.lossy);
+        let t = &out.text;
+        let first = t.lines().next().unwrap_or("");
+        assert!(
+            first.contains("hash=0123456789abcdef") && first.contains("lines omitted"),
+            "{first}"
+        );
+        assert!(t.contains("pub fn parse_config(text: &str) -> io::Result<Config> { [31 of 31 lines omitted] }"), "{t}");
+        assert!(
+            t.contains("    pub fn len(&self) -> usize { [11 of 11 lines omitted] }"),
+            "{t}"
+        );
+        assert!(t.contains("fn short() -> u32 {\n    1\n}"), "{t}");
+        assert!(t.contains("    pub retries: u32,"));
+        assert!(t.contains("/// A config.\npub struct Config"), "{t}");
+        assert!(!t.contains("Second doc line"));
+        assert!(t.contains("macro_rules! m"));
+        assert!(!t.contains("step_5"));
+    }
+
+    #[test]
+    fn keeps_cat_n_numbers_and_read_arrows() {
+        let src = rust_sample();
+        let numbered: String = src
+            .lines()
+            .enumerate()
+            .map(|(i, l)| format!("{:>6}\t{l}\n", i + 1))
+            .collect();
+        let out = compress(
+            &input(&numbered, None, Some("cat -n src/config.rs"), None),
+            &Options::default(),
+        )
+        .expect("out");
+        assert!(out.text.contains("    12\tpub fn parse_config(text: &str) -> io::Result<Config> { [31 of 31 lines omitted] }"), "{}", out.text);
+        assert!(out.text.contains("     6\tpub struct Config {"));
+        let arrows: String = src
+            .lines()
+            .enumerate()
+            .map(|(i, l)| format!("{:>6}→{l}\n", i + 1))
+            .collect();
+        let out = run(&arrows, "/abs/src/config.rs").expect("out");
+        assert!(
+            out.text.contains("    12→pub fn parse_config("),
+            "{}",
+            out.text
+        );
+    }
+
+    #[test]
+    fn query_lines_stay_inside_bodies() {
+        let out = compress(
+            &input(
+                &rust_sample(),
+                Some("a.rs"),
+                None,
+                Some("where is step_17 computed?"),
+            ),
+            &Options::default(),
+        )
+        .expect("out");
+        assert!(
+            out.text.contains("    let step_17 = text.len() + 17;"),
+            "{}",
+            out.text
+        );
+        assert!(!out.text.contains("step_3 "), "{}", out.text);
+    }
+
+    #[test]
+    fn outlines_python_with_docstring() {
+        let mut s = String::from("import os\n\n\nclass Store:\n    \"\"\"Keeps things.\"\"\"\n\n    def get(self, key):\n        \"\"\"Return the value for key.\n\n        More words.\n        \"\"\"\n");
+        for i in 0..12 {
+            s.push_str(&format!("        v{i} = self.items.get(key, {i})\n"));
+        }
+        s.push_str("        return v0\n\n\ndef helper():\n    return 1\n");
+        let out = run(&s, "store.py").expect("out");
+        let t = &out.text;
+        assert!(t.contains("class Store:"));
+        assert!(t.contains("    def get(self, key):\n        \"\"\"Return the value for key.\n        [16 of 16 lines omitted]"), "{t}");
+        assert!(t.contains("def helper():\n    return 1"));
+    }
+
+    #[test]
+    fn outlines_other_languages() {
+        let body: String = (0..10).map(|i| format!("    x = x + {i};\n")).collect();
+        let go = format!("package main\n\nimport \"fmt\"\n\ntype T struct {{\n    A int\n}}\n\nfunc Run(x int) int {{\n{body}    fmt.Println(x)\n    return x\n}}\n");
+        let out = run(&go, "main.go").expect("go");
+        assert!(
+            out.text
+                .contains("func Run(x int) int { [12 of 12 lines omitted] }"),
+            "{}",
+            out.text
+        );
+        let js = format!("import x from 'x';\n\nexport function run(x) {{\n{body}  return x;\n}}\n\nclass A {{\n  m(x) {{\n{body}  }}\n}}\n");
+        let out = run(&js, "a.js").expect("js");
+        assert!(
+            out.text
+                .contains("export function run(x) { [11 of 11 lines omitted] }"),
+            "{}",
+            out.text
+        );
+        assert!(
+            out.text.contains("  m(x) { [10 of 10 lines omitted] }"),
+            "{}",
+            out.text
+        );
+        let ts = format!("export interface I {{\n  a: string;\n}}\nexport const f = (x: number): number => {{\n{body}  return x;\n}};\n");
+        let out = run(&ts, "a.ts").expect("ts");
+        assert!(
+            out.text.contains("  a: string;")
+                && out.text.contains(
+                    "export const f = (x: number): number => { [11 of 11 lines omitted] };"
+                ),
+            "{}",
+            out.text
+        );
+        let java = format!("package a;\n\npublic class A {{\n    private int n;\n    public int run(int x) {{\n{body}        return x;\n    }}\n}}\n");
+        let out = run(&java, "A.java").expect("java");
+        assert!(
+            out.text
+                .contains("    public int run(int x) { [11 of 11 lines omitted] }"),
+            "{}",
+            out.text
+        );
+        let c = format!("#include <stdio.h>\n\nstruct s {{\n    int a;\n}};\n\nint run(int x)\n{{\n{body}    return x;\n}}\n");
+        let out = run(&c, "a.c").expect("c");
+        assert!(
+            out.text
+                .contains("int run(int x)\n{ [11 of 11 lines omitted] }"),
+            "{}",
+            out.text
+        );
+        let cpp = format!("namespace n {{\nclass K {{\n public:\n  int run(int x) {{\n{body}    return x;\n  }}\n}};\n}}\n");
+        let out = run(&cpp, "a.cpp").expect("cpp");
+        assert!(
+            out.text
+                .contains("  int run(int x) { [11 of 11 lines omitted] }"),
+            "{}",
+            out.text
+        );
+    }
+
+    #[test]
+    fn lossless_and_unknown_return_none() {
+        let opts = Options {
+            lossy: false,
+            ..Options::default()
+        };
+        assert!(compress(&input(&rust_sample(), Some("a.rs"), None, None), &opts).is_none());
+        let prose = "This is a long paragraph of prose that is not code at all.\n".repeat(40);
+        assert!(compress(&input(&prose, None, None, None), &Options::default()).is_none());
+        assert!(run("short", "a.rs").is_none());
+    }
+
+    #[test]
+    fn detection() {
+        let src = rust_sample();
+        assert!(looks_like(&input(&src, Some("src/a.rs"), None, None)));
+        assert!(looks_like(&input(
+            &src,
+            None,
+            Some("cat -n src/a.rs | head -50"),
+            None
+        )));
+        assert!(looks_like(&input(&src, None, None, None)));
+        let prose = "The quick brown fox jumps over the lazy dog.\n".repeat(20);
+        assert!(!looks_like(&input(&prose, None, None, None)));
+        assert!(!looks_like(&input(&prose, Some("notes.rs"), None, None)));
+        assert_eq!(Lang::from_path("x/y.tsx"), Some(Lang::Tsx));
+        assert_eq!(
+            guess_lang(&[
+                "def f(x):",
+                "    return x",
+                "class A:",
+                "    pass",
+                "from a import b"
+            ]),
+            Some(Lang::Python)
+        );
+    }
+
+    #[test]
+    fn deterministic_and_no_panic_on_odd_input() {
+        let s = rust_sample();
+        assert_eq!(run(&s, "a.rs"), run(&s, "a.rs"));
+        let deep = format!(
+            "fn f() {{\n{}{}\n}}\n",
+            "{".repeat(20_000),
+            "}".repeat(20_000)
+        );
+        let nested_js = format!("function f() {{\n{}\n}}\n", "(function(){\n".repeat(3_000));
+        let odd = [
+            String::new(),
+            "\r\r\r{\r}\r".into(),
+            "fn x( {{{{ ]]] \n".repeat(50),
+            deep,
+            nested_js,
+            format!("fn f() {{\n{}\n}}\n", "é".repeat(100_000)),
+            "     1\tfn a() {\n     2\t}\nnot numbered\n".into(),
+        ];
+        for o in &odd {
+            for path in [
+                "a.rs", "a.py", "a.js", "a.ts", "a.go", "a.java", "a.c", "a.cpp", "a.tsx",
+            ] {
+                let _ = run(o, path);
+                let _ = looks_like(&input(o, Some(path), None, None));
+            }
+        }
+    }
 }

@@ -243,6 +243,10 @@ enum Mode {
     Body,
 }
 
+/// Comment tails of at least this many rows are replaced by a marker
+/// (shorter ones are dropped silently: the top marker counts them).
+const LONG_COMMENT: usize = 4;
+
 /// Function bodies of tests stay whole up to this many rows.
 const SHORT_TEST_BODY: usize = 2;
 
@@ -254,8 +258,10 @@ pub(crate) fn plan(
     rows: &[&str],
     spec: &Spec,
     terms: &[String],
+    short_body: usize,
 ) -> Plan {
     let mut w = Walker {
+        short_body,
         source,
         rows,
         spec,
@@ -276,6 +282,8 @@ pub(crate) fn plan(
 }
 
 struct Walker<'a, 't> {
+    /// Function bodies up to this many rows stay whole.
+    short_body: usize,
     source: &'a str,
     rows: &'a [&'a str],
     spec: &'a Spec,
@@ -372,9 +380,7 @@ impl<'a, 't> Walker<'a, 't> {
                 {
                     j += 1;
                 }
-                if mode != Mode::Body {
-                    self.comment_block(c.start_position().row, last_row(children[j]));
-                }
+                self.comment_block(c.start_position().row, last_row(children[j]));
                 i = j + 1;
                 continue;
             }
@@ -506,7 +512,11 @@ impl<'a, 't> Walker<'a, 't> {
         } else {
             (s + docstring_rows(body), e)
         };
-        let short = if test { SHORT_TEST_BODY } else { SHORT_BODY };
+        let short = if test {
+            SHORT_TEST_BODY.min(self.short_body)
+        } else {
+            self.short_body
+        };
         if last < first || last + 1 - first <= short {
             return;
         }
@@ -548,7 +558,7 @@ impl<'a, 't> Walker<'a, 't> {
 
     /// A run of plain statements in a walked function body.
     fn elide_run(&mut self, a: usize, b: usize) {
-        if b + 1 - a > SHORT_BODY {
+        if b + 1 - a > self.short_body {
             self.elide_rows(a, b);
         }
     }
@@ -569,10 +579,16 @@ impl<'a, 't> Walker<'a, 't> {
         }
         let opener = self.rows[r0]
             .trim()
-            .trim_start_matches(['/', '*', '!', '#', '"', '\''])
+            .trim_start_matches(['/', '*', '!', '#', '"', '\'', '-', '=', '~', '<'])
             .trim()
             .is_empty();
         let keep_to = if opener { r0 + 1 } else { r0 };
+        if r1 >= keep_to + LONG_COMMENT {
+            // A long tail (licence, module docs, code commented out) gets
+            // a marker so the reader knows something is there.
+            self.elide_rows(keep_to + 1, r1);
+            return;
+        }
         for r in keep_to + 1..=r1 {
             if self.fate[r] == Fate::Keep && !self.matches(r) {
                 self.fate[r] = Fate::Comment;

@@ -16,6 +16,7 @@
 
 use std::borrow::Cow;
 
+use super::diff_patch::patch;
 use super::{gitlog, marker, text, Input, Options, Output};
 
 /// True when `input` looks like a diff, a patch or git history.
@@ -124,7 +125,7 @@ pub(crate) struct Writer<'t> {
 }
 
 impl<'t> Writer<'t> {
-    fn new(terms: &'t [String], cap: usize) -> Self {
+    pub(crate) fn new(terms: &'t [String], cap: usize) -> Self {
         Writer {
             out: String::with_capacity(cap / 2),
             dropped: 0,
@@ -143,6 +144,16 @@ impl<'t> Writer<'t> {
     pub(crate) fn synth(&mut self, line: &str) {
         self.out.push_str(line);
         self.out.push('\n');
+    }
+
+    /// Emit prepared lines (newline-terminated) that stand for input lines
+    /// of which `dropped` non-blank ones were left out.
+    pub(crate) fn block(&mut self, text: &str, dropped: usize, why: Cut) {
+        self.out.push_str(text);
+        if dropped > 0 {
+            self.dropped += dropped;
+            self.cut(why);
+        }
     }
 
     /// Count `lines` as dropped (blank ones are free).
@@ -199,586 +210,20 @@ pub(crate) fn inline(dropped: usize, total: usize, unit: &str, note: Option<&str
     marker::omitted(dropped, total, unit, note, "", false)
 }
 
-/// How hard a pass cuts; later levels are tried while the output is still
-/// more than half the input (big patches only).
-#[derive(Debug, Clone, Copy)]
-struct Level {
-    /// Runs of added/removed lines longer than this get their middle cut.
-    run_max: usize,
-    /// Lines kept at the start and end of a cut run.
-    head: usize,
-    tail: usize,
-    /// Unchanged lines kept next to each change.
-    context: usize,
-    /// Blocks of 3+ changed comment lines keep only their first line.
-    trim_comments: bool,
-}
-
-impl Level {
-    fn ladder(changed: usize) -> [Level; 3] {
-        // Small patches are read whole; big ones are skimmed.
-        let run_max = match changed {
-            0..=120 => usize::MAX,
-            121..=600 => 24,
-            _ => 12,
-        };
-        [
-            Level {
-                run_max,
-                head: 6,
-                tail: 2,
-                context: 1,
-                trim_comments: false,
-            },
-            Level {
-                run_max: run_max.min(16),
-                head: 6,
-                tail: 2,
-                context: 1,
-                trim_comments: true,
-            },
-            Level {
-                run_max: 8,
-                head: 4,
-                tail: 1,
-                context: 0,
-                trim_comments: true,
-            },
-        ]
-    }
-}
-
-/// Patches smaller than this are never cut beyond the first level.
-const LADDER_MIN_BYTES: usize = 4096;
-
-/// Compress a structured patch/log, stepping up the ladder while the
-/// output stays above half the input.
-fn patch<'t>(lines: &[&str], terms: &'t [String], input_len: usize) -> Writer<'t> {
-    let changed = lines
-        .iter()
-        .filter(|l| l.starts_with('+') || l.starts_with('-'))
-        .count();
-    let ladder = Level::ladder(changed);
-    let mut last = None;
-    for (n, level) in ladder.iter().enumerate() {
-        let mut w = Writer::new(terms, input_len);
-        Patch::new(lines, &mut w, *level).run();
-        let small_enough = w.out.len() * 2 <= input_len;
-        if small_enough || input_len < LADDER_MIN_BYTES || n + 1 == ladder.len() {
-            return w;
-        }
-        last = Some(w);
-    }
-    last.unwrap_or_else(|| Writer::new(terms, 0))
-}
-
-/// Walks structured diff / commit output line by line.
-struct Patch<'a, 'w, 't> {
-    lines: &'a [&'a str],
-    w: &'w mut Writer<'t>,
-    /// Number of `commit` headers: decides how much of each commit to keep.
-    commits: usize,
-    level: Level,
-    /// The current file is prose (Markdown etc.): `#` starts a heading.
-    prose: bool,
-}
-
-/// What happens to one line of a hunk body.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Fate {
-    Keep,
-    /// Unchanged line left out.
-    Context,
-    /// Changed line left out, as part of cut group `n`.
-    Cut(usize),
-}
-
-/// A region of changed lines cut as one unit, announced by one marker.
-struct Group {
-    total: usize,
-    unit: &'static str,
-}
-
-impl<'a, 'w, 't> Patch<'a, 'w, 't> {
-    fn new(lines: &'a [&'a str], w: &'w mut Writer<'t>, level: Level) -> Self {
-        let commits = lines.iter().filter(|l| gitlog::is_commit_line(l)).count();
-        Patch {
-            lines,
-            w,
-            commits,
-            level,
-            prose: false,
-        }
-    }
-
-    fn run(mut self) {
-        let lines = self.lines;
-        let log = gitlog::LogShape::new(self.commits);
-        let mut i = 0;
-        while i < lines.len() {
-            let l = lines[i];
-            if gitlog::is_commit_line(l) {
-                i = gitlog::commit(lines, i, &log, self.w);
-            } else if l.starts_with("diff --") {
-                i = self.file(i);
-            } else if l.starts_with("--- ")
-                && lines.get(i + 1).is_some_and(|n| n.starts_with("+++ "))
-            {
-                i = self.file(i);
-            } else if l.starts_with("@@ ") {
-                i = self.hunk(i, usize::MAX);
-            } else if gitlog::stat_line(l).is_some() {
-                i = gitlog::stat_block(lines, i, &log, self.w);
-            } else {
-                self.w.keep(l);
-                i += 1;
-            }
-        }
-    }
-
-    /// One file section: `diff --git` (or `---`/`+++`) header and its hunks.
-    fn file(&mut self, start: usize) -> usize {
-        let lines = self.lines;
-        let git = lines[start].starts_with("diff --");
-        let mut j = if git { start + 1 } else { start };
-        let header_start = j;
-        while j < lines.len() && is_file_header(lines[j]) {
-            j += 1;
-        }
-        let header = &lines[header_start..j];
-        let path = file_path(lines[start], header);
-        self.prose = is_prose_path(path);
-        let hunks_start = j;
-        while j < lines.len() && lines[j].starts_with("@@") {
-            j = hunk_end(lines, j);
-        }
-        let end = j;
-        let body = &lines[hunks_start..end];
-        let added = body.iter().filter(|l| l.starts_with('+')).count();
-        let removed = body.iter().filter(|l| l.starts_with('-')).count();
-        if let Some(kind) = generated_kind(path).filter(|_| added + removed > 6) {
-            if git {
-                self.w.keep(lines[start]);
-            }
-            for h in header {
-                if is_mode_line(h) {
-                    self.w.keep(h);
-                } else {
-                    self.w.drop_lines(&[h], Cut::Generated);
-                }
-            }
-            let note = format!("{kind}: +{added} -{removed}");
-            self.w
-                .synth(&inline(body.len(), body.len(), "lines", Some(&note)));
-            self.w.drop_lines(body, Cut::Generated);
-            return end;
-        }
-        if git {
-            self.w.keep(lines[start]);
-        }
-        for h in header {
-            let redundant = git
-                && (h.starts_with("index ")
-                    || h.starts_with("--- ")
-                    || h.starts_with("+++ ")
-                    || h.starts_with("similarity index")
-                    || h.starts_with("dissimilarity index"));
-            if redundant {
-                self.w.drop_lines(&[h], Cut::Headers);
-            } else {
-                self.w.keep(h);
-            }
-        }
-        let mut k = hunks_start;
-        while k < end {
-            k = self.hunk(k, end);
-        }
-        end
-    }
-
-    /// One hunk starting at the `@@` line `start`; returns the index after it.
-    fn hunk(&mut self, start: usize, limit: usize) -> usize {
-        let lines = self.lines;
-        let end = hunk_end(lines, start).min(limit).max(start + 1);
-        self.w.keep(lines[start]);
-        let body = &lines[start + 1..end];
-        let (fates, groups) = self.plan(body);
-        let mut i = 0;
-        while i < body.len() {
-            let fate = fates[i];
-            let mut j = i + 1;
-            while j < body.len() && fates[j] == fate && fate != Fate::Keep {
-                j += 1;
-            }
-            match fate {
-                Fate::Keep => self.w.keep(body[i]),
-                Fate::Context => {
-                    let inside = i > 0 && j < body.len();
-                    if inside && (j - i >= 2 || self.level.context == 0) {
-                        self.w.synth(" …");
-                    }
-                    self.w.drop_lines(&body[i..j], Cut::Context);
-                }
-                Fate::Cut(g) => {
-                    let group = &groups[g];
-                    let prefix = if sign_of(body[i]) == b'+' { "+" } else { "-" };
-                    let m = inline(j - i, group.total, group.unit, None);
-                    self.w.synth(&format!("{prefix}{m}"));
-                    self.w.drop_lines(&body[i..j], Cut::Runs);
-                }
-            }
-            i = j;
-        }
-        end
-    }
-
-    /// The fate of each line of a hunk body: changed lines stay (long runs
-    /// keep head, tail and definition-like lines; long comment blocks their
-    /// first line), unchanged lines stay next to a change, and anything
-    /// matching the query stays.
-    fn plan(&self, body: &[&str]) -> (Vec<Fate>, Vec<Group>) {
-        let lv = self.level;
-        let mut fates = vec![Fate::Context; body.len()];
-        let mut groups: Vec<Group> = Vec::new();
-        let mut i = 0;
-        while i < body.len() {
-            let sign = sign_of(body[i]);
-            if sign == b' ' {
-                i += 1;
-                continue;
-            }
-            let mut j = i;
-            while j < body.len() && sign_of(body[j]) == sign {
-                j += 1;
-            }
-            let run = j - i;
-            let cut = run > lv.run_max;
-            if cut {
-                groups.push(Group {
-                    total: run,
-                    unit: "lines",
-                });
-            }
-            for (k, l) in body[i..j].iter().enumerate() {
-                let code = &l[1.min(l.len())..];
-                let keep = !cut
-                    || k < lv.head
-                    || k + lv.tail >= run
-                    || is_anchor(code, self.prose)
-                    || self.w.matches(l);
-                fates[i + k] = if keep {
-                    Fate::Keep
-                } else {
-                    Fate::Cut(groups.len() - 1)
-                };
-            }
-            if lv.trim_comments && !self.prose {
-                self.trim_comments(body, i, j, &mut fates, &mut groups);
-            }
-            i = j;
-        }
-        // A marker costs about as much as two short lines: keep tiny cuts.
-        let mut i = 0;
-        while i < body.len() {
-            let mut j = i + 1;
-            if matches!(fates[i], Fate::Cut(_)) {
-                while j < body.len() && fates[j] == fates[i] {
-                    j += 1;
-                }
-                if j - i < 3 {
-                    fates[i..j].fill(Fate::Keep);
-                }
-            }
-            i = j;
-        }
-        for i in 0..body.len() {
-            if fates[i] != Fate::Context {
-                continue;
-            }
-            let near = (1..=lv.context).any(|d| {
-                (i >= d && sign_of(body[i - d]) != b' ')
-                    || (i + d < body.len() && sign_of(body[i + d]) != b' ')
-            });
-            let trivial = body[i].trim().chars().all(|c| "{}()[];,".contains(c));
-            if (near && !trivial) || self.w.matches(body[i]) {
-                fates[i] = Fate::Keep;
-            }
-        }
-        (fates, groups)
-    }
-
-    /// Inside the run `body[a..b]`, blocks of 3+ kept comment lines keep
-    /// their first line (and query matches).
-    fn trim_comments(
-        &self,
-        body: &[&str],
-        a: usize,
-        b: usize,
-        fates: &mut [Fate],
-        groups: &mut Vec<Group>,
-    ) {
-        let mut i = a;
-        while i < b {
-            let is_c = |k: usize| fates[k] == Fate::Keep && is_comment(&body[k][1..]);
-            if !is_c(i) {
-                i += 1;
-                continue;
-            }
-            let mut j = i;
-            while j < b && is_c(j) {
-                j += 1;
-            }
-            if j - i >= 3 {
-                groups.push(Group {
-                    total: j - i,
-                    unit: "comment lines",
-                });
-                for k in i + 1..j {
-                    if !self.w.matches(body[k]) {
-                        fates[k] = Fate::Cut(groups.len() - 1);
-                    }
-                }
-            }
-            i = j;
-        }
-    }
-}
-
-/// `b'+'`, `b'-'`, or `b' '` for context (blank lines count as context,
-/// `\ No newline` lines stick to the changes).
-fn sign_of(line: &str) -> u8 {
-    match line.as_bytes().first() {
-        Some(b'+') => b'+',
-        Some(b'-') | Some(b'\\') => b'-',
-        _ => b' ',
-    }
-}
-
-/// Index after the hunk whose `@@` header is at `start`, using the line
-/// counts of the header; falls back to "while lines look like hunk lines"
-/// for combined (`@@@`) or malformed headers.
-fn hunk_end(lines: &[&str], start: usize) -> usize {
-    let mut j = start + 1;
-    match hunk_counts(lines[start]) {
-        Some((mut old, mut new)) => {
-            while j < lines.len() && (old > 0 || new > 0) {
-                match lines[j].as_bytes().first() {
-                    None | Some(b' ') => {
-                        old = old.saturating_sub(1);
-                        new = new.saturating_sub(1);
-                    }
-                    Some(b'-') => old = old.saturating_sub(1),
-                    Some(b'+') => new = new.saturating_sub(1),
-                    Some(b'\\') => {}
-                    _ => break,
-                }
-                j += 1;
-            }
-            if j < lines.len() && lines[j].starts_with('\\') {
-                j += 1;
-            }
-        }
-        None => {
-            while j < lines.len()
-                && matches!(
-                    lines[j].as_bytes().first(),
-                    Some(b' ' | b'+' | b'-' | b'\\')
-                )
-                && !lines[j].starts_with("--- ")
-            {
-                j += 1;
-            }
-        }
-    }
-    j
-}
-
-/// `(old, new)` line counts of `@@ -a,b +c,d @@`.
-fn hunk_counts(h: &str) -> Option<(usize, usize)> {
-    let rest = h.strip_prefix("@@ -")?;
-    let (ranges, _) = rest.split_once(" @@")?;
-    let (old, new) = ranges.split_once(" +")?;
-    let count = |r: &str| -> Option<usize> {
-        match r.split_once(',') {
-            Some((_, n)) => n.parse().ok(),
-            None => r.parse::<usize>().ok().map(|_| 1),
-        }
-    };
-    Some((count(old)?, count(new)?))
-}
-
-fn is_file_header(l: &str) -> bool {
-    const HEADS: &[&str] = &[
-        "index ",
-        "new file mode",
-        "deleted file mode",
-        "old mode",
-        "new mode",
-        "similarity index",
-        "dissimilarity index",
-        "rename from",
-        "rename to",
-        "copy from",
-        "copy to",
-        "Binary files",
-        "--- ",
-        "+++ ",
-    ];
-    HEADS.iter().any(|h| l.starts_with(h))
-}
-
-fn is_mode_line(l: &str) -> bool {
-    l.starts_with("new file mode")
-        || l.starts_with("deleted file mode")
-        || l.starts_with("rename ")
-        || l.starts_with("Binary files")
-}
-
-/// The file a section is about: `+++ b/x` unless `/dev/null`, else
-/// `--- a/x`, else the `b/` side of `diff --git a/x b/x`.
-fn file_path<'a>(first: &'a str, header: &[&'a str]) -> &'a str {
-    let side = |prefix: &str| {
-        header
-            .iter()
-            .find_map(|h| h.strip_prefix(prefix))
-            .map(|p| p.trim_end())
-            .filter(|p| *p != "/dev/null")
-            .map(|p| {
-                p.split_once('/')
-                    .filter(|_| p.starts_with(['a', 'b']))
-                    .map_or(p, |(_, r)| r)
-            })
-    };
-    side("+++ ")
-        .or_else(|| side("--- "))
-        .or_else(|| first.rsplit_once(" b/").map(|(_, p)| p))
-        .unwrap_or(first)
-}
-
-/// `Some("lockfile")` etc. for files whose diff nobody reads line by line.
-fn generated_kind(path: &str) -> Option<&'static str> {
-    let name = path.rsplit('/').next().unwrap_or(path);
-    const LOCKS: &[&str] = &[
-        "Cargo.lock",
-        "package-lock.json",
-        "npm-shrinkwrap.json",
-        "yarn.lock",
-        "pnpm-lock.yaml",
-        "bun.lock",
-        "go.sum",
-        "poetry.lock",
-        "Pipfile.lock",
-        "uv.lock",
-        "pdm.lock",
-        "Gemfile.lock",
-        "composer.lock",
-        "flake.lock",
-        "mix.lock",
-        "Podfile.lock",
-        "pubspec.lock",
-        "Package.resolved",
-        "packages.lock.json",
-        "gradle.lockfile",
-        "deno.lock",
-    ];
-    if LOCKS.contains(&name) {
-        return Some("lockfile");
-    }
-    let generated = name.ends_with(".min.js")
-        || name.ends_with(".min.css")
-        || name.ends_with(".js.map")
-        || name.ends_with(".css.map")
-        || name.ends_with(".snap")
-        || name.ends_with(".pb.go")
-        || name.ends_with("_pb2.py")
-        || name.contains(".generated.")
-        || path.contains("__snapshots__/");
-    if generated {
-        return Some("generated");
-    }
-    let vendored = ["vendor/", "node_modules/", "third_party/"]
-        .iter()
-        .any(|v| path.starts_with(v) || path.contains(&format!("/{v}")));
-    vendored.then_some("vendored")
-}
-
-/// Lines worth keeping inside a long added/removed run: declarations at
-/// shallow indentation (the outline of added code), headings in prose.
-fn is_anchor(code: &str, prose: bool) -> bool {
-    let trimmed = code.trim_start();
-    let indent = code.len() - trimmed.len();
-    if indent > 8 || trimmed.is_empty() {
-        return false;
-    }
-    if prose {
-        return trimmed.starts_with('#') || trimmed.starts_with("==") || trimmed.starts_with(".SH");
-    }
-    const DEFS: &[&str] = &[
-        "fn ",
-        "pub fn ",
-        "pub(crate) fn ",
-        "async fn ",
-        "pub async fn ",
-        "struct ",
-        "pub struct ",
-        "pub(crate) struct ",
-        "enum ",
-        "pub enum ",
-        "trait ",
-        "pub trait ",
-        "impl ",
-        "impl<",
-        "mod ",
-        "pub mod ",
-        "macro_rules!",
-        "def ",
-        "async def ",
-        "class ",
-        "func ",
-        "function ",
-        "async function ",
-        "export ",
-        "interface ",
-        "public ",
-        "private ",
-        "protected ",
-    ];
-    DEFS.iter().any(|d| trimmed.starts_with(d))
-}
-
-/// A comment line in most languages (`//`, `/* *`, `#` but not `#[`/`#!`/`#include`).
-fn is_comment(code: &str) -> bool {
-    let t = code.trim_start();
-    t.starts_with("//")
-        || t.starts_with("/*")
-        || t.starts_with("* ")
-        || t == "*"
-        || t.starts_with("*/")
-        || t == "#"
-        || t.starts_with("# ")
-        || t.starts_with("--- ")
-}
-
-/// Documentation files, where `#` starts a heading, not a comment.
-fn is_prose_path(path: &str) -> bool {
-    let lower = path.to_ascii_lowercase();
-    [".md", ".markdown", ".rst", ".txt", ".adoc", ".1", ".org"]
-        .iter()
-        .any(|e| lower.ends_with(e))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn run(text: &str, lossy: bool) -> Option<Output> {
+    const HASH: &str = "0123456789abcdef";
+
+    fn run_q(text: &str, lossy: bool, query: Option<&str>) -> Option<Output> {
         let input = Input {
             text,
-            tool_name: None,
-            command: None,
+            tool_name: Some("Bash"),
+            command: Some("git show"),
             file_path: None,
-            query: None,
-            hash: "0123456789abcdef",
+            query,
+            hash: HASH,
         };
         let opts = Options {
             lossy,
@@ -787,8 +232,218 @@ mod tests {
         compress(&input, &opts)
     }
 
+    fn run(text: &str, lossy: bool) -> Option<Output> {
+        run_q(text, lossy, None)
+    }
+
+    /// A `git show` of one commit touching one source file and a lockfile.
+    fn sample_show() -> String {
+        let mut s = String::from(
+            "commit 5752d1e0fc15c101c0397a220b5cfcdcaffd7a8b\n\
+             Author: Ada Lovelace <ada@example.com>\n\
+             Date:   Mon Apr 13 21:02:32 2020 -0700\n\
+             \n\
+             \x20   Fix the parser\n\
+             \n\
+             diff --git a/src/parse.rs b/src/parse.rs\n\
+             index 17a3c80..607aa27 100644\n\
+             --- a/src/parse.rs\n\
+             +++ b/src/parse.rs\n\
+             @@ -10,9 +10,9 @@ impl Parser {\n\
+             \x20   fn one(&self) -> u32 {\n\
+             \x20       let a = 1;\n\
+             \x20       let b = 2;\n\
+             -       a + b\n\
+             +       a * b\n\
+             \x20   }\n\
+             \x20   fn two(&self) -> u32 {\n\
+             \x20       let c = 3;\n\
+             \x20       c\n\
+             \x20   }\n\
+             diff --git a/Cargo.lock b/Cargo.lock\n\
+             index 1111111..2222222 100644\n\
+             --- a/Cargo.lock\n\
+             +++ b/Cargo.lock\n\
+             @@ -1,3 +1,23 @@\n\
+             \x20[[package]]\n",
+        );
+        for i in 0..20 {
+            s.push_str(&format!("+name = \"dep{i}\"\n"));
+        }
+        s.push_str(" version = \"1.0.0\"\n");
+        s.push_str(" checksum = \"abc\"\n");
+        s
+    }
+
     #[test]
-    fn placeholder() {
-        assert!(run("", true).is_none());
+    fn keeps_headers_and_changes_trims_context() {
+        let out = run(&sample_show(), true).expect("compressed");
+        assert!(out.lossy);
+        let t = &out.text;
+        assert!(t.starts_with('['), "{t}");
+        assert!(t
+            .lines()
+            .next()
+            .is_some_and(|l| l.contains("hash=0123456789abcdef")));
+        for keep in [
+            "commit 5752d1e0fc15c101c0397a220b5cfcdcaffd7a8b",
+            "    Fix the parser",
+            "diff --git a/src/parse.rs b/src/parse.rs",
+            "@@ -10,9 +10,9 @@ impl Parser {",
+            "-       a + b",
+            "+       a * b",
+            "        let b = 2;",
+            "diff --git a/Cargo.lock b/Cargo.lock",
+        ] {
+            assert!(t.lines().any(|l| l == keep), "missing {keep:?} in\n{t}");
+        }
+        assert!(!t.contains("let c = 3;"), "far context kept:\n{t}");
+        assert!(!t.contains("index 17a3c80"), "{t}");
+        assert!(!t.contains("dep7"), "lockfile not summarised:\n{t}");
+        assert!(t.contains("lockfile: +20 -0"), "{t}");
+    }
+
+    #[test]
+    fn query_matches_survive_in_context() {
+        let out = run_q(&sample_show(), true, Some("where is `let c = 3` set?")).expect("out");
+        assert!(out.text.contains("let c = 3;"), "{}", out.text);
+    }
+
+    #[test]
+    fn long_added_runs_keep_head_tail_and_definitions() {
+        let mut s = String::from(
+            "diff --git a/src/new.rs b/src/new.rs\nnew file mode 100644\n--- /dev/null\n+++ b/src/new.rs\n@@ -0,0 +1,400 @@\n",
+        );
+        for i in 0..400 {
+            if i % 50 == 25 {
+                s.push_str(&format!("+pub fn handler_{i}() -> u32 {{\n"));
+            } else {
+                s.push_str(&format!("+    let value_{i} = compute({i});\n"));
+            }
+        }
+        let out = run(&s, true).expect("out");
+        let t = &out.text;
+        assert!(t.contains("new file mode 100644"));
+        assert!(t.contains("+    let value_0 = compute(0);"));
+        assert!(t.contains("+    let value_399 = compute(399);"));
+        assert!(t.contains("+pub fn handler_225() -> u32 {"), "{t}");
+        assert!(!t.contains("value_200 "), "{t}");
+        assert!(t.contains("lines omitted]"), "{t}");
+        assert!(out.text.len() * 3 < s.len());
+    }
+
+    #[test]
+    fn log_keeps_every_commit_and_subject() {
+        let mut s = String::new();
+        for i in 0..40 {
+            s.push_str(&format!(
+                "commit {i:040x}\nAuthor: Dev {i} <dev{i}@example.com>\nDate:   Wed Apr 15 14:45:56 2026 +0800\n\n    subject line {i}\n\n    body one {i}\n    body two {i}\n    body three {i}\n\n src/file{i}.rs | 13 +++++++++++--\n 1 file changed, 11 insertions(+), 2 deletions(-)\n\n"
+            ));
+        }
+        let out = run(&s, true).expect("out");
+        let t = &out.text;
+        for i in 0..40 {
+            assert!(
+                t.lines().any(|l| l == format!("commit {i:040x}")),
+                "commit {i}"
+            );
+            assert!(
+                t.lines().any(|l| l == format!("    subject line {i}")),
+                "subject {i}"
+            );
+            assert!(t.contains(&format!("src/file{i}.rs | 13")));
+        }
+        assert!(t.contains("Author: Dev 3, 2026-04-15"), "{t}");
+        assert!(!t.contains("body three 30"), "{t}");
+        assert!(!t.contains("+++++"), "{t}");
+        assert!(out.text.len() * 2 < s.len());
+    }
+
+    #[test]
+    fn long_oneline_log_keeps_newest_and_matches() {
+        let mut s = String::new();
+        for i in 0..200 {
+            s.push_str(&format!("{:08x} change number {i}\n", 0xabc0_0000u32 + i));
+        }
+        s.push_str("deadbeef release 1.2.3 version bump\n");
+        for i in 200..260 {
+            s.push_str(&format!("{:08x} change number {i}\n", 0xabc0_0000u32 + i));
+        }
+        let out = run_q(&s, true, Some("which commit bumped the version?")).expect("out");
+        let t = &out.text;
+        assert!(t.contains("change number 0\n") && t.contains("change number 29\n"));
+        assert!(t.contains("release 1.2.3 version bump"));
+        assert!(t.contains("change number 259"));
+        assert!(!t.contains("change number 100\n"));
+        assert!(t.contains("lines omitted]"));
+    }
+
+    #[test]
+    fn lossless_mode_drops_nothing() {
+        assert!(run(&sample_show(), false).is_none());
+        let colored = format!("\u{1b}[1m{}\u{1b}[0m", sample_show());
+        let out = run(&colored, false).expect("ansi stripped");
+        assert!(!out.lossy);
+        assert_eq!(out.text, sample_show());
+    }
+
+    #[test]
+    fn deterministic() {
+        let s = sample_show();
+        assert_eq!(run(&s, true), run(&s, true));
+    }
+
+    #[test]
+    fn odd_input_does_not_panic() {
+        let long = "x".repeat(100_000);
+        let cases = [
+            String::new(),
+            "\r\r\r".into(),
+            "@@ -1 +1 @@\n-\n+".into(),
+            "@@ -a,b +c,d @@\n+x\n".into(),
+            "@@@ -1,2 -1,2 +1,3 @@@\n  a\n+ b\n".into(),
+            "diff --git a/x b/x\n--- a/x\n+++ b/x\n@@ -1,99999 +1,99999 @@\n".into(),
+            format!("diff --git a/{long} b/{long}\n@@ -1 +1 @@\n-{long}\n+ü{long}"),
+            "commit 0123456\nAuthor: \u{e9}\nDate:   2026-0\u{e9}-01\n".into(),
+            "commit abcdef1\n\n".into(),
+            " a | 1 +\n b | x\n".into(),
+        ];
+        for c in &cases {
+            let _ = run(c, true);
+            let _ = run(c, false);
+            let input = Input {
+                text: c,
+                tool_name: None,
+                command: None,
+                file_path: None,
+                query: None,
+                hash: HASH,
+            };
+            let _ = looks_like(&input);
+        }
+    }
+
+    #[test]
+    fn detects_diffs_and_logs_by_content() {
+        let yes = |t: &str| {
+            looks_like(&Input {
+                text: t,
+                tool_name: None,
+                command: None,
+                file_path: None,
+                query: None,
+                hash: HASH,
+            })
+        };
+        assert!(yes(&sample_show()));
+        assert!(yes("--- a/x\n+++ b/x\n@@ -1 +1 @@\n-a\n+b\n"));
+        let oneline: String = (0..20)
+            .map(|i| format!("{:07x} fix thing {i}\n", 0xabcdef0 + i))
+            .collect();
+        assert!(yes(&oneline));
+        assert!(!yes(
+            "hello world\nthis is prose\n- a bullet\n+ not a diff\n"
+        ));
+        assert!(!yes("fn main() {\n    println!(\"hi\");\n}\n"));
     }
 }

@@ -194,7 +194,9 @@ fn author_name(a: &str) -> &str {
 fn short_date(d: &str) -> String {
     let b = d.as_bytes();
     if b.len() >= 10 && b[4] == b'-' && b[7] == b'-' && b[..4].iter().all(u8::is_ascii_digit) {
-        return d[..10].to_string();
+        if let Some(day) = d.get(..10) {
+            return day.to_string();
+        }
     }
     let parts: Vec<&str> = d.split_whitespace().collect();
     if parts.len() >= 5 {

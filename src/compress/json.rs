@@ -460,4 +460,119 @@ mod tests {
         let deep = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
         assert!(compress(&input(&deep, None), &Options::default()).is_none());
     }
+
+    /// Inverse of the table form, for checking that lossless output keeps
+    /// every value.
+    fn untable(v: serde_json::Value) -> serde_json::Value {
+        use serde_json::{Map, Value};
+        fn set(obj: &mut Map<String, Value>, path: &str, v: Value) {
+            match path.split_once('.') {
+                Some((head, rest)) => {
+                    let child = obj
+                        .entry(head.to_string())
+                        .or_insert_with(|| Value::Object(Map::new()));
+                    if let Value::Object(m) = child {
+                        set(m, rest, v);
+                    }
+                }
+                None => {
+                    obj.insert(path.to_string(), v);
+                }
+            }
+        }
+        match v {
+            Value::Object(m) if m.contains_key("columns") && m.contains_key("rows") => {
+                let cols: Vec<String> = m["columns"]
+                    .as_array()
+                    .map(|c| {
+                        c.iter()
+                            .filter_map(|x| x.as_str().map(String::from))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let common = m.get("common").cloned().unwrap_or(Value::Null);
+                let rows = m["rows"].as_array().cloned().unwrap_or_default();
+                Value::Array(
+                    rows.into_iter()
+                        .map(|r| {
+                            let Value::Array(cells) = r else {
+                                return r;
+                            };
+                            let mut obj = Map::new();
+                            for (c, v) in cols.iter().zip(cells.iter()) {
+                                set(&mut obj, c, untable(v.clone()));
+                            }
+                            if let Value::Object(cm) = &common {
+                                for (k, v) in cm {
+                                    set(&mut obj, k, untable(v.clone()));
+                                }
+                            }
+                            if cells.len() > cols.len() {
+                                if let Some(Value::Object(extra)) = cells.last() {
+                                    for (k, v) in extra {
+                                        set(&mut obj, k, untable(v.clone()));
+                                    }
+                                }
+                            }
+                            Value::Object(obj)
+                        })
+                        .collect(),
+                )
+            }
+            Value::Object(m) => {
+                Value::Object(m.into_iter().map(|(k, v)| (k, untable(v))).collect())
+            }
+            Value::Array(a) => Value::Array(a.into_iter().map(untable).collect()),
+            other => other,
+        }
+    }
+
+    fn arb_json() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+        use proptest::prelude::*;
+        use serde_json::Value;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            (-1000i64..100_000).prop_map(Value::from),
+            "[a-z \\\"é😭/]{0,12}".prop_map(Value::String),
+            Just(Value::String("https://api.example.com/x/{id}".into())),
+        ];
+        leaf.prop_recursive(4, 64, 8, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..12).prop_map(Value::Array),
+                prop::collection::btree_map("[a-f_]{1,6}", inner, 0..8)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(96))]
+        #[test]
+        fn output_is_valid_json_and_lossless_keeps_values(
+            v in arb_json(),
+            rows in proptest::collection::vec(
+                proptest::collection::btree_map("[a-d]{1,2}", arb_json(), 0..6), 0..14),
+            pretty in proptest::bool::ANY,
+        ) {
+            let mut items: Vec<serde_json::Value> = rows
+                .into_iter()
+                .map(|m| serde_json::Value::Object(m.into_iter().collect()))
+                .collect();
+            items.push(v);
+            let doc = serde_json::Value::Array(items);
+            let src = if pretty {
+                serde_json::to_string_pretty(&doc).unwrap_or_default()
+            } else {
+                serde_json::to_string(&doc).unwrap_or_default()
+            };
+            if let Some(out) = compress(&input(&src, Some("find \"abc\"")), &lossless()) {
+                let back = untable(parses(&out.text));
+                proptest::prop_assert_eq!(back, doc.clone());
+            }
+            if let Some(out) = compress(&input(&src, None), &Options::default()) {
+                parses(&out.text);
+            }
+        }
+    }
 }

@@ -309,8 +309,9 @@ pub fn write_at(v: &Val<'_>, out: &mut String, lines: bool) {
             out.push_str(s);
             out.push('"');
         }
-        Val::Arr(items) => write_items(items, out, lines),
-        Val::Obj(members) => write_members(members, out),
+        // Scalars stay on one line: a newline each would cost tokens.
+        Val::Arr(items) => write_items(items, out, lines && items.iter().any(|i| !i.is_scalar())),
+        Val::Obj(members) => write_members(members, out, lines),
         Val::Table(t) => {
             out.push_str("{\"columns\":[");
             for (i, c) in t.columns.iter().enumerate() {
@@ -324,7 +325,7 @@ pub fn write_at(v: &Val<'_>, out: &mut String, lines: bool) {
             out.push(']');
             if !t.common.is_empty() {
                 out.push_str(",\"common\":");
-                write_members(&t.common, out);
+                write_members(&t.common, out, false);
             }
             out.push_str(",\"rows\":");
             write_items(&t.rows, out, lines);
@@ -339,7 +340,9 @@ pub fn write_at(v: &Val<'_>, out: &mut String, lines: bool) {
     }
 }
 
-fn write_members(members: &[(Cow<'_, str>, Val<'_>)], out: &mut String) {
+/// `lines`: the object is the document root, so its lists (e.g. the
+/// `items` of a search result) get one element per line too.
+fn write_members(members: &[(Cow<'_, str>, Val<'_>)], out: &mut String, lines: bool) {
     out.push('{');
     for (i, (k, v)) in members.iter().enumerate() {
         if i > 0 {
@@ -348,7 +351,12 @@ fn write_members(members: &[(Cow<'_, str>, Val<'_>)], out: &mut String) {
         out.push('"');
         out.push_str(k);
         out.push_str("\":");
-        write_at(v, out, false);
+        let list = match v {
+            Val::Table(_) => true,
+            Val::Arr(items) => items.len() >= 2 && items.iter().any(|i| !i.is_scalar()),
+            _ => false,
+        };
+        write_at(v, out, lines && list);
     }
     out.push('}');
 }

@@ -317,7 +317,7 @@ mod tests {
     #[test]
     fn dotted_keys_disable_flattening() {
         let item = r#"{"a.b":1,"a":{"bbbbbbbb":2}}"#;
-        let src = format!("[{}]", vec![item; 6].join(","));
+        let src = format!("[{}]", [item; 6].join(","));
         let out = tab(&src);
         assert!(out.contains(r#"["a.b","a"]"#), "{out}");
     }

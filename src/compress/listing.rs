@@ -16,6 +16,7 @@
 //!
 //! [`Kind::Listing`]: super::Kind::Listing
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use super::listing_render::{render, Plan};
@@ -47,7 +48,7 @@ pub struct Item<'a> {
     /// The original line, trailing blanks trimmed.
     pub line: &'a str,
     /// Directory as the listing names it (`src/cmd`, `./src`, tree-relative).
-    pub dir: String,
+    pub dir: Cow<'a, str>,
     /// File name without symlink target.
     pub name: &'a str,
     pub target: Option<&'a str>,
@@ -62,7 +63,7 @@ pub struct Item<'a> {
 pub enum Piece<'a> {
     Item(usize),
     /// An `ls -R` section header (`src/cmd:`), directory without the colon.
-    Header(String),
+    Header(&'a str),
     /// A line kept as is (tool errors, `tree` summary, `wc` total).
     Verbatim(&'a str),
 }
@@ -126,7 +127,13 @@ fn is_size(tok: &str) -> bool {
 
 /// Parse one `ls -l` entry line: (perm, name part).
 fn ls_entry(line: &str) -> Option<(&str, &str)> {
-    let toks: Vec<(usize, &str)> = tokens(line).take(12).collect();
+    let mut buf = [(0usize, ""); 12];
+    let mut len = 0;
+    for t in tokens(line).take(12) {
+        buf[len] = t;
+        len += 1;
+    }
+    let toks = &buf[..len];
     let perm = toks.first()?.1;
     if !is_perm(perm) || toks.len() < 7 {
         return None;
@@ -272,7 +279,7 @@ fn push_item<'a>(l: &mut Listing<'a>, item: Item<'a>) {
 }
 
 fn parse_ls<'a>(lines: &[&'a str], l: &mut Listing<'a>) {
-    let mut dir = String::new();
+    let mut dir: &'a str = "";
     for raw in lines {
         let line = raw.trim_end();
         if line.is_empty() {
@@ -290,7 +297,7 @@ fn parse_ls<'a>(lines: &[&'a str], l: &mut Listing<'a>) {
                     l,
                     Item {
                         line,
-                        dir: dir.clone(),
+                        dir: Cow::Borrowed(dir),
                         name,
                         target,
                         count: None,
@@ -306,8 +313,8 @@ fn parse_ls<'a>(lines: &[&'a str], l: &mut Listing<'a>) {
             }
         }
         if line.ends_with(':') && !line.contains(": ") {
-            dir = line[..line.len() - 1].to_string();
-            l.pieces.push(Piece::Header(dir.clone()));
+            dir = &line[..line.len() - 1];
+            l.pieces.push(Piece::Header(dir));
         } else if l.format == Format::LsPlain && !is_tool_message(line) {
             let (name, target) = split_link(line);
             let is_dir = name.ends_with('/');
@@ -315,7 +322,7 @@ fn parse_ls<'a>(lines: &[&'a str], l: &mut Listing<'a>) {
                 l,
                 Item {
                     line,
-                    dir: dir.clone(),
+                    dir: Cow::Borrowed(dir),
                     name: name.trim_end_matches('/'),
                     target,
                     count: None,
@@ -331,6 +338,8 @@ fn parse_ls<'a>(lines: &[&'a str], l: &mut Listing<'a>) {
 
 fn parse_tree<'a>(lines: &[&'a str], l: &mut Listing<'a>) {
     let mut stack: Vec<&'a str> = Vec::new();
+    // Directory of the stack, rebuilt only when the stack changes.
+    let mut dir: Option<String> = None;
     let mut prev: Option<(usize, usize)> = None; // (item index, depth)
     for raw in lines {
         let line = raw.trim_end();
@@ -357,14 +366,16 @@ fn parse_tree<'a>(lines: &[&'a str], l: &mut Listing<'a>) {
                 l.items[pi].is_dir = true;
             }
         }
-        stack.truncate(depth);
-        let dir = stack.join("/");
+        if stack.len() != depth || dir.is_none() {
+            stack.truncate(depth);
+            dir = Some(stack.join("/"));
+        }
         let name_clean = name.trim_end_matches('/');
         push_item(
             l,
             Item {
                 line,
-                dir,
+                dir: Cow::Owned(dir.clone().unwrap_or_default()),
                 name: name_clean,
                 target,
                 count: None,
@@ -377,6 +388,7 @@ fn parse_tree<'a>(lines: &[&'a str], l: &mut Listing<'a>) {
             stack.push("?");
         }
         stack.push(name_clean);
+        dir = None;
         prev = Some((l.items.len() - 1, depth));
     }
 }
@@ -411,7 +423,7 @@ fn parse_paths<'a>(lines: &[&'a str], l: &mut Listing<'a>) {
             l,
             Item {
                 line,
-                dir: dir.to_string(),
+                dir: Cow::Borrowed(dir),
                 name,
                 target: None,
                 count,
@@ -421,7 +433,7 @@ fn parse_paths<'a>(lines: &[&'a str], l: &mut Listing<'a>) {
         );
     }
     // An entry is a directory when other entries live under it.
-    let dirs: std::collections::HashSet<&str> = l.items.iter().map(|i| i.dir.as_str()).collect();
+    let dirs: std::collections::HashSet<&str> = l.items.iter().map(|i| i.dir.as_ref()).collect();
     let full: Vec<bool> = l
         .items
         .iter()
@@ -472,7 +484,7 @@ pub fn compress(input: &Input<'_>, opts: &Options) -> Option<Output> {
     let query: Vec<bool> = listing
         .items
         .iter()
-        .map(|i| text::matches_terms(&format!("{}/{}", i.dir, i.name), &terms))
+        .map(|i| !terms.is_empty() && text::matches_terms(&format!("{}/{}", i.dir, i.name), &terms))
         .collect();
     let rare: Vec<bool> = listing.items.iter().map(|i| counts[i.name] == 1).collect();
     // Names repeated across many directories (`mod.rs`, `README.md`,

@@ -143,7 +143,7 @@ pub fn render(l: &Listing<'_>, plan: &Plan<'_>) -> Option<(String, bool)> {
     let mut visible: std::collections::HashSet<&str> = std::collections::HashSet::new();
     for (i, item) in l.items.iter().enumerate() {
         if full[i] {
-            let mut d = item.dir.as_str();
+            let mut d = item.dir.as_ref();
             while visible.insert(d) {
                 match d.rfind('/') {
                     Some(k) => d = &d[..k],
@@ -160,8 +160,8 @@ pub fn render(l: &Listing<'_>, plan: &Plan<'_>) -> Option<(String, bool)> {
         if full[i] {
             continue;
         }
-        let s = *index.entry(item.dir.as_str()).or_insert_with(|| {
-            sections.push((item.dir.as_str(), Vec::new()));
+        let s = *index.entry(item.dir.as_ref()).or_insert_with(|| {
+            sections.push((item.dir.as_ref(), Vec::new()));
             sections.len() - 1
         });
         if plan.common[i] {
@@ -180,7 +180,7 @@ pub fn render(l: &Listing<'_>, plan: &Plan<'_>) -> Option<(String, bool)> {
                     lines.push(item.line.to_string());
                     continue;
                 }
-                let Some(&s) = index.get(item.dir.as_str()) else {
+                let Some(&s) = index.get(item.dir.as_ref()) else {
                     continue;
                 };
                 if !emitted[s] {
@@ -191,7 +191,7 @@ pub fn render(l: &Listing<'_>, plan: &Plan<'_>) -> Option<(String, bool)> {
                 }
             }
             Piece::Header(d) => {
-                if !index.contains_key(d.as_str()) {
+                if !index.contains_key(d) {
                     lines.push(format!("{d}:"));
                 }
             }

@@ -20,6 +20,7 @@
 pub mod code;
 pub mod code_outline;
 pub mod diff;
+pub mod diff_patch;
 pub mod gitlog;
 pub mod html;
 pub mod json;

@@ -56,9 +56,21 @@ pub fn looks_like(input: &Input<'_>) -> bool {
     let mut terminators = 0usize;
     let mut words = 0usize;
     let (mut tagged, mut pathy) = (0usize, 0usize);
+    let (mut fenced, mut in_fence) = (0usize, false);
     for line in text::lines(sample) {
         let t = line.trim();
         if t.is_empty() {
+            continue;
+        }
+        // Markdown code blocks and link definitions are not judged as text
+        // (the compressor keeps them whole), only counted.
+        if t.starts_with("```") || t.starts_with("~~~") {
+            in_fence = !in_fence;
+            fenced += 1;
+            continue;
+        }
+        if in_fence || (t.starts_with('[') && t.contains("]: ")) {
+            fenced += 1;
             continue;
         }
         lines += 1;
@@ -67,7 +79,11 @@ pub fn looks_like(input: &Input<'_>) -> bool {
         words += line_words;
         pathy += t
             .split_whitespace()
-            .filter(|w| w.len() > 2 && (w.contains('/') || w.contains("::") || w.contains('\\')))
+            .filter(|w| {
+                w.len() > 2
+                    && !w.contains("://")
+                    && (w.contains('/') || w.contains("::") || w.contains('\\'))
+            })
             .count();
         // Tool output tags its lines: `error: ...`, `remote: ...`, `> Task`,
         // `! [rejected]`, `src/x.ts(4,2): ...`.
@@ -87,7 +103,7 @@ pub fn looks_like(input: &Input<'_>) -> bool {
                 line_letters += 1;
             } else if c == ' ' {
                 spaces += 1;
-            } else if "{}<>=;\\|$`~^".contains(c) {
+            } else if "{}<>=;\\|$~^".contains(c) {
                 symbols += 1;
             }
             if c == ' ' && matches!(prev, '.' | '?' | '!') {
@@ -112,12 +128,13 @@ pub fn looks_like(input: &Input<'_>) -> bool {
         }
     }
     lines > 0
+        && fenced < lines
         && (letters + spaces) * 100 >= chars * 80
         && symbols * 100 <= chars
         && wordy_bytes * 10 >= total_bytes * 6
         && digit_start * 10 < lines * 3
         && tabular * 10 < lines * 2
-        && terminators * 40 >= words
+        && terminators * 60 >= words
         && tagged * 10 < lines * 3
         && pathy * 20 < words
 }
@@ -151,7 +168,10 @@ pub fn extract(text: &str, query: Option<&str>, hash: &str, opts: &Options) -> O
     }
     let bodies: Vec<Cow<'_, str>> = units.iter().map(|u| body(&lines, u)).collect();
     let qstems = query.map(rank::query_stems).unwrap_or_default();
-    let stats: Vec<Stats> = bodies.iter().map(|b| rank::stats(b, &qstems)).collect();
+    let mut stats: Vec<Stats> = bodies.iter().map(|b| rank::stats(b, &qstems)).collect();
+    if !qstems.is_empty() {
+        add_context(&units, &bodies, &qstems, &mut stats);
+    }
     let scorable: Vec<usize> = (0..units.len())
         .filter(|&i| !matches!(units[i].shape, Shape::Heading(_)))
         .collect();
@@ -187,9 +207,6 @@ pub fn extract(text: &str, query: Option<&str>, hash: &str, opts: &Options) -> O
             } else {
                 CLEAR_COVERAGE
             };
-    if std::env::var("PROSE_DEBUG").is_ok() {
-        eprintln!("qstems={qstems:?} idf={idf:?} clear={clear} best_cov={best_cov} rel={rel:?}");
-    }
     // Documents under a clear query: relevance alone, then the importance
     // threshold below. Running prose: relevance blended with salience, so
     // the budget fills with the context around the matches.

@@ -32,6 +32,8 @@ pub struct Unit {
 
 /// A line longer than this is never a hard-wrapped fragment: it stands alone.
 const WRAP_WIDTH: usize = 160;
+/// More unbroken short lines than this are not one paragraph.
+const MAX_PARAGRAPH_LINES: usize = 30;
 
 fn is_blank(line: &str) -> bool {
     line.trim().is_empty()
@@ -144,6 +146,15 @@ pub fn segment(lines: &[&str]) -> Vec<Unit> {
                 }
             }
             shape = Shape::Text;
+            // No real paragraph runs this long without a break: these are
+            // independent lines (verse, grep hits, captions), one unit each.
+            if i - lo > MAX_PARAGRAPH_LINES {
+                for l in lo..i {
+                    push(&mut units, l, l + 1, if l == lo { blank } else { 0 }, shape);
+                }
+                blank = 0;
+                continue;
+            }
         }
         push(&mut units, lo, i, blank, shape);
         blank = 0;
@@ -295,8 +306,34 @@ pub fn stem(word: &str, out: &mut String) {
     out.truncate(6);
 }
 
+/// A word of at most eight bytes packed big-endian and zero-padded: the
+/// packing keeps lexicographic order, so a sorted word list stays sorted
+/// and lookups compare integers instead of strings.
+const fn pack(word: &[u8]) -> u64 {
+    let mut key = 0u64;
+    let mut i = 0;
+    while i < 8 {
+        key <<= 8;
+        if i < word.len() {
+            key |= word[i] as u64;
+        }
+        i += 1;
+    }
+    key
+}
+
+const STOP_KEYS: [u64; STOPWORDS.len()] = {
+    let mut keys = [0u64; STOPWORDS.len()];
+    let mut i = 0;
+    while i < STOPWORDS.len() {
+        keys[i] = pack(STOPWORDS[i].as_bytes());
+        i += 1;
+    }
+    keys
+};
+
 fn is_stopword(lower: &str) -> bool {
-    STOPWORDS.binary_search(&lower).is_ok()
+    lower.len() <= 8 && STOP_KEYS.binary_search(&pack(lower.as_bytes())).is_ok()
 }
 
 /// Distinct stems of the content words of `query`, sorted.
@@ -347,6 +384,11 @@ pub fn stats(s: &str, query: &[String]) -> Stats {
         let first = w.chars().next().unwrap_or(' ');
         if first.is_ascii_digit() || (!initial && first.is_uppercase()) {
             st.salient += 1;
+        }
+        // Letters mixed with digits (`r4dar`, `sha256`, `v2`): identifiers,
+        // codes and versions, the rarest and most asked-for tokens.
+        if w.bytes().any(|c| c.is_ascii_digit()) && w.bytes().any(|c| c.is_ascii_alphabetic()) {
+            st.salient += 2;
         }
         if query.is_empty() {
             return;
@@ -511,7 +553,6 @@ pub fn centrality<'a>(spans: impl Iterator<Item = &'a str>) -> Vec<f64> {
 pub fn salience(s: &str, st: &Stats, central: f64) -> f64 {
     let words = f64::from(st.words.max(1));
     let density = (f64::from(st.salient) / words).min(0.5) * 2.0;
-    let lower = s.to_ascii_lowercase();
     let flagged = [
         "error",
         "fail",
@@ -522,8 +563,26 @@ pub fn salience(s: &str, st: &Stats, central: f64) -> f64 {
         "deprecated",
     ]
     .iter()
-    .any(|k| lower.contains(k));
+    .any(|k| contains_ci(s, k));
     0.4 * density + 0.6 * central + if flagged { 0.3 } else { 0.0 }
+}
+
+/// ASCII case-insensitive `hay.contains(needle)` for a lower-case needle,
+/// without allocating.
+fn contains_ci(hay: &str, needle: &str) -> bool {
+    let (h, n) = (hay.as_bytes(), needle.as_bytes());
+    let Some(&first) = n.first() else {
+        return true;
+    };
+    let mut from = 0;
+    while let Some(p) = memchr::memchr2(first, first.to_ascii_uppercase(), &h[from..]) {
+        let at = from + p;
+        if h.len() >= at + n.len() && h[at..at + n.len()].eq_ignore_ascii_case(n) {
+            return true;
+        }
+        from = at + 1;
+    }
+    false
 }
 
 #[cfg(test)]
@@ -550,6 +609,14 @@ mod tests {
         );
         assert_eq!(texts("no end here"), vec!["no end here"]);
         assert!(texts("  ").is_empty());
+    }
+
+    #[test]
+    fn stopwords_are_sorted_short_and_found() {
+        assert!(STOPWORDS.windows(2).all(|w| w[0] < w[1]));
+        assert!(STOPWORDS.iter().all(|w| w.len() <= 8));
+        assert!(is_stopword("the") && is_stopword("whose") && !is_stopword("opera"));
+        assert!(contains_ci("An ERROR here", "error") && !contains_ci("err", "error"));
     }
 
     #[test]

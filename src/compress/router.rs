@@ -55,6 +55,10 @@ pub fn command_programs(command: &str) -> Vec<&str> {
 }
 
 fn hint_from_command(input: &Input<'_>) -> Option<Kind> {
+    // A Read of a source file (no shell command): the file name decides.
+    if input.command.is_none() && code::is_source_read(input) {
+        return Some(Kind::Code);
+    }
     let cmd = input.command?;
     let programs = command_programs(cmd);
     let has = |p: &str| programs.contains(&p);
@@ -66,10 +70,9 @@ fn hint_from_command(input: &Input<'_>) -> Option<Kind> {
     // JSON producers are checked by content: `gh api`, `curl`, `jq` output
     // is only JSON when it parses, so the content router decides.
     match git_sub {
-        Some("diff") | Some("show") | Some("log") | Some("format-patch") => {
-            if diff::looks_like(input) || git_sub == Some("log") {
-                return Some(Kind::Diff);
-            }
+        Some("log") => return Some(Kind::Diff),
+        Some("diff") | Some("show") | Some("format-patch") if diff::looks_like(input) => {
+            return Some(Kind::Diff);
         }
         Some("grep") => return Some(Kind::Search),
         Some("ls-files") | Some("status") => return Some(Kind::Listing),
@@ -82,6 +85,11 @@ fn hint_from_command(input: &Input<'_>) -> Option<Kind> {
         && listing::looks_like(input)
     {
         return Some(Kind::Listing);
+    }
+    // `cat -n src/x.rs`, `head -100 a.py`: a source file read by a shell
+    // command (checked after grep/ls, whose output also names files).
+    if code::is_source_read(input) {
+        return Some(Kind::Code);
     }
     if log::is_log_command(cmd) && !json::looks_like(input) {
         return Some(Kind::Log);

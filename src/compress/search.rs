@@ -372,10 +372,20 @@ fn select(parsed: &Parsed<'_>, terms: &[String], pattern: &str) -> Vec<Vec<bool>
             }
         }
     }
-    let rare = |e: &Entry<'_>| {
+    // Rarity of a line: the fewest result lines any of its long
+    // identifiers occurs on (`u32::MAX` when it has none).
+    let rarity = |e: &Entry<'_>| {
         identifiers(e.text())
-            .any(|t| t.len() >= RARE_MIN_LEN && df.get(t).is_some_and(|&n| n <= RARE_MAX_LINES))
+            .filter(|t| t.len() >= RARE_MIN_LEN)
+            .filter_map(|t| df.get(t).copied())
+            .min()
+            .unwrap_or(u32::MAX)
     };
+    let rarities: Vec<Vec<u32>> = parsed
+        .files
+        .iter()
+        .map(|f| f.entries.iter().map(rarity).collect())
+        .collect();
     let total_bytes: usize = parsed
         .files
         .iter()
@@ -383,13 +393,16 @@ fn select(parsed: &Parsed<'_>, terms: &[String], pattern: &str) -> Vec<Vec<bool>
         .map(|e| e.raw.len() + 1)
         .sum();
     let budget = total_bytes * BUDGET_PCT / 100;
+    // Always: query matches and lines with an identifier found nowhere else.
     let mut keep: Vec<Vec<bool>> = parsed
         .files
         .iter()
-        .map(|f| {
+        .enumerate()
+        .map(|(fi, f)| {
             f.entries
                 .iter()
-                .map(|e| rare(e) || text::matches_terms(e.text(), terms))
+                .enumerate()
+                .map(|(ei, e)| rarities[fi][ei] <= 1 || text::matches_terms(e.text(), terms))
                 .collect()
         })
         .collect();
@@ -411,6 +424,23 @@ fn select(parsed: &Parsed<'_>, terms: &[String], pattern: &str) -> Vec<Vec<bool>
             }
             kept_bytes += extra;
         }
+    }
+
+    // Lines whose identifier occurs on two result lines, when they all fit.
+    for df_max in 2..=RARE_MAX_LINES {
+        let extra: usize = each_entry(parsed)
+            .filter(|&(fi, ei, _)| !keep[fi][ei] && rarities[fi][ei] <= df_max)
+            .map(|(_, _, e)| e.raw.len() + 1)
+            .sum();
+        if kept_bytes + extra > budget {
+            break;
+        }
+        for (fi, row) in keep.iter_mut().enumerate() {
+            for (ei, k) in row.iter_mut().enumerate() {
+                *k |= rarities[fi][ei] <= df_max;
+            }
+        }
+        kept_bytes += extra;
     }
 
     // One example per file without any kept line, while room is left.

@@ -705,6 +705,17 @@ mod tests {
         out
     }
 
+    #[test]
+    fn class_table_matches_the_regex_crate() {
+        let t = tables();
+        for c in (0..0x11_0000u32).filter_map(char::from_u32) {
+            assert_eq!(t.classes.sets(c), signature(c), "classes of {c:?}");
+        }
+        for c in ['\r', '\n', '\t', ' ', '\u{b}', '\u{c}', '\u{85}', '\u{a0}'] {
+            assert!(t.classes.sets(c)[4], "{c:?} is \\s");
+        }
+    }
+
     /// Check `cps` in chunks: split and count of all their contexts at once,
     /// one by one only where a chunk differs (to name the char).
     fn check_code_points(cps: &[char], chunk: usize) {

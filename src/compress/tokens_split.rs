@@ -59,6 +59,8 @@ const LOWER_SET: u16 = bit(C_LOWER) | bit(C_LETTER) | bit(C_MARK);
 const PUNCT: u16 = bit(C_MARK) | bit(C_OTHER);
 /// `\s`.
 const SPACE: u16 = bit(C_NL) | bit(C_SPACE);
+/// Flag of a byte that starts a multi-byte char (in no class set).
+const NON_ASCII: u16 = 1 << 15;
 
 /// Code points per lazily built block of the class table.
 const BLOCK: u32 = 256;
@@ -71,6 +73,8 @@ const BLOCKS: usize = (0x11_0000 / BLOCK) as usize;
 /// µs), so loading stays cheap while every code point stays exact.
 pub(super) struct Classes {
     ascii: [u8; 128],
+    /// `bit(class)` of each ASCII byte; [`NON_ASCII`] for bytes >= 0x80.
+    byte_bits: [u16; 256],
     blocks: Box<[OnceLock<Box<[u8; BLOCK as usize]>>]>,
     /// One regex per class, applied in order (later ones win; they are
     /// disjoint except `[\r\n]` refining `\s`).
@@ -94,11 +98,15 @@ impl Classes {
             .collect();
         let mut classes = Classes {
             ascii: [C_OTHER; 128],
+            byte_bits: [NON_ASCII; 256],
             blocks: (0..BLOCKS).map(|_| OnceLock::new()).collect(),
             regexes,
         };
         let first = classes.build_block(0);
         classes.ascii.copy_from_slice(&first[..128]);
+        for (bits, &class) in classes.byte_bits.iter_mut().zip(&classes.ascii) {
+            *bits = bit(class);
+        }
         classes
     }
 
@@ -129,10 +137,21 @@ impl Classes {
         }
     }
 
-    /// Class of one char (used by tests to check the table).
+    /// Membership of `c` in `\p{L}`, the two letter sets of alternatives
+    /// 1–2, `\p{N}`, `\s` and `\p{M}`, as the scanner sees it (tests compare
+    /// this with the regex crate for every code point).
     #[cfg(test)]
-    pub(super) fn of(&self, c: char) -> u8 {
-        self.of_code_point(c as u32)
+    pub(super) fn sets(&self, c: char) -> [bool; 6] {
+        let class = self.of_code_point(c as u32);
+        let letter = bit(C_UPPER) | bit(C_LOWER) | bit(C_LETTER);
+        [
+            bit(class) & letter != 0,
+            bit(class) & UPPER_SET != 0,
+            bit(class) & LOWER_SET != 0,
+            class == C_NUM,
+            bit(class) & SPACE != 0,
+            class == C_MARK,
+        ]
     }
 }
 
@@ -215,7 +234,10 @@ impl<'a> Splitter<'a> {
     /// or mark, so one of them matches).
     #[inline(always)]
     fn word(&self, j: usize) -> usize {
-        match self.lower_word(j).or_else(|| self.upper_word(j)) {
+        if let Some(e) = self.lower_word(j) {
+            return self.contraction(e);
+        }
+        match self.upper_word(j) {
             Some(e) => self.contraction(e),
             None => j + self.at(j).1.max(1),
         }
@@ -313,6 +335,18 @@ impl<'a> Splitter<'a> {
     #[inline(always)]
     fn run(&self, mut j: usize, set: u16) -> usize {
         loop {
+            let Some(&b) = self.s.get(j) else {
+                return j;
+            };
+            // ASCII: one table load per byte.
+            let m = self.classes.byte_bits[b as usize];
+            if m & set != 0 {
+                j += 1;
+                continue;
+            }
+            if m & NON_ASCII == 0 {
+                return j;
+            }
             let (c, l) = self.at(j);
             if bit(c) & set == 0 {
                 return j;

@@ -143,6 +143,9 @@ pub struct Config {
     pub ccr_inject_tool: bool,
     pub ccr_marker: bool,
     pub lossless: bool,
+    /// Lossy drops enabled. Until headroomd answers `headroom_retrieve`
+    /// itself they are off unless `HEADROOM_CCR_LOSSY=1`.
+    pub ccr_lossy: bool,
     pub intercept_tool_results: bool,
     pub kompress: bool,
     /// Built-in defaults merged with `--protect-tool-results`, sorted.
@@ -192,6 +195,12 @@ impl Config {
 
     pub fn connect_timeout(&self) -> Duration {
         Duration::from_secs(self.connect_timeout_seconds.max(1))
+    }
+
+    /// Lossy drops (recoverable through CCR) are allowed: not `--lossless`,
+    /// and the retrieve round trip is available.
+    pub fn lossy_drops(&self) -> bool {
+        !self.lossless && self.ccr_lossy
     }
 
     pub fn compression_deadline(&self) -> Duration {
@@ -619,6 +628,9 @@ pub fn build(
         ccr_inject_tool: !no_ccr_inject_tool,
         ccr_marker: !no_ccr_marker,
         lossless,
+        ccr_lossy: env
+            .var("HEADROOM_CCR_LOSSY")
+            .is_some_and(|v| matches!(v.trim(), "1" | "true" | "on" | "yes")),
         intercept_tool_results,
         kompress: !disable_kompress,
         protect_tool_results: protect,

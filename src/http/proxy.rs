@@ -48,7 +48,7 @@ impl Drop for CancelOnDrop {
 pub fn settings(config: &Config) -> Settings {
     Settings {
         mode: config.mode,
-        lossless: config.lossless,
+        lossy: config.lossy_drops(),
         markers: config.ccr_marker,
         kompress: config.kompress,
         code_aware: config.code_aware,
@@ -298,6 +298,7 @@ async fn prepare_body(
         body: body.clone(),
         settings: settings(config),
         cancel: cancel.clone(),
+        deadline: Instant::now() + config.compression_deadline(),
     };
     let sent = tokio::time::timeout(
         config.compression_deadline(),

@@ -37,13 +37,25 @@ def post(url: str, path: str, body: dict, headers: dict | None = None) -> dict:
         return json.loads(r.read().decode())
 
 
+# grpc-core (grpcio >= 1.5x) sends the socket path, percent-encoded, as the
+# HTTP/2 `:authority` of a `unix:` channel; hyper/h2 under tonic rejects a
+# `%` in an authority and resets the stream (PROTOCOL_ERROR). Clients set a
+# plain authority; `test_plain_unix_channel` tracks the default.
+CHANNEL_OPTIONS = [("grpc.default_authority", "localhost")]
+
+
+def unix_channel(path, options=CHANNEL_OPTIONS) -> grpc.Channel:
+    channel = grpc.insecure_channel("unix:" + str(path), options=options)
+    grpc.channel_ready_future(channel).result(timeout=RPC_TIMEOUT)
+    return channel
+
+
 @pytest.fixture
 def control(start_daemon, control_pb):
     """A fresh daemon (its mode is changed here) and a stub on its socket."""
     d = start_daemon()
     assert d.control_socket.exists(), f"no control socket at {d.control_socket}:\n{d.log_text()}"
-    channel = grpc.insecure_channel("unix:" + str(d.control_socket))
-    grpc.channel_ready_future(channel).result(timeout=RPC_TIMEOUT)
+    channel = unix_channel(d.control_socket)
     stub = control_pb.grpc.ControlStub(channel)
     yield d, stub, control_pb.pb2
     channel.close()
@@ -156,3 +168,44 @@ def test_watch_stats_streams_updates(control):
     assert abs(a.unix_ms / 1000 - time.time()) < 60
     assert "openai" in {p.provider for p in b.providers}
     assert b.requests_delta == 0
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=grpc.RpcError,
+    reason="grpcio's default :authority for a unix: channel is the percent-encoded "
+    "socket path; tonic/h2 rejects it with RST_STREAM(PROTOCOL_ERROR), so a plain "
+    "grpc.insecure_channel('unix:' + path) cannot call the control API",
+)
+def test_plain_unix_channel(start_daemon, control_pb):
+    d = start_daemon()
+    channel = unix_channel(d.control_socket, options=[])
+    try:
+        stub = control_pb.grpc.ControlStub(channel)
+        assert stub.Status(control_pb.pb2.StatusRequest(), timeout=RPC_TIMEOUT).version
+    finally:
+        channel.close()
+
+
+def wait_exit(d, timeout: float = 15.0) -> int:
+    try:
+        return d.proc.wait(timeout=timeout)
+    except Exception:
+        pytest.fail(f"headroomd did not exit within {timeout}s:\n{d.log_text()}")
+
+
+def test_shutdown_rpc_stops_daemon(control):
+    d, stub, pb2 = control
+    r = stub.Shutdown(pb2.ShutdownRequest(), timeout=RPC_TIMEOUT)
+    assert r.accepted is True
+    assert r.in_flight == 0
+    assert wait_exit(d) == 0, d.log_text()
+    assert not d.control_socket.exists()
+
+
+def test_sigterm_exits_zero_and_removes_socket(start_daemon):
+    d = start_daemon()
+    assert d.control_socket.exists()
+    d.proc.terminate()
+    assert wait_exit(d) == 0, d.log_text()
+    assert not d.control_socket.exists()

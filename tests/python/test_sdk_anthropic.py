@@ -114,7 +114,8 @@ def test_proxy_token_required(start_daemon):
     err = ei.value
     assert err.status_code == 401
     assert "x-headroom-token" in err.message
-    assert err.body["type"] == "authentication_error"
+    assert err.body["type"] == "error"
+    assert err.body["error"]["type"] == "authentication_error"
     assert err.response.headers.get("x-headroom-error") == "true"
 
     with pytest.raises(anthropic.AuthenticationError):
@@ -165,3 +166,40 @@ def test_upstream_down_is_502(start_daemon, closed_port_url):
     assert err.body["error"]["type"] == "api_error"
     assert "could not reach the anthropic upstream" in err.message
     assert err.response.headers.get("x-headroom-error") == "true"
+
+
+def big_tool_log() -> str:
+    lines = [f"   Compiling crate-{i} v0.{i}.0 (/src/crate-{i})" for i in range(400)]
+    lines.insert(200, "error[E0308]: mismatched types --> src/lib.rs:10:5")
+    lines.append("error: could not compile `app` due to 1 previous error")
+    return "\n".join(lines)
+
+
+def tool_conversation():
+    return [
+        {"role": "user", "content": "Build the project and tell me what failed."},
+        {
+            "role": "assistant",
+            "content": [
+                {"type": "tool_use", "id": "toolu_1", "name": "Bash", "input": {"command": "cargo build"}}
+            ],
+        },
+        {
+            "role": "user",
+            "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": big_tool_log()}],
+        },
+    ]
+
+
+def test_large_tool_result_through_pipeline(daemon):
+    """A body big enough for the compression pipeline still gets the
+    upstream's answer intact, JSON and streamed."""
+    c = client(daemon.url)
+    tools = [{"name": "Bash", "description": "run", "input_schema": {"type": "object"}}]
+    msg = c.messages.create(model=MODEL, max_tokens=32, messages=tool_conversation(), tools=tools)
+    assert msg.content[0].text == "Hello from the mock."
+    with c.messages.stream(
+        model=MODEL, max_tokens=32, messages=tool_conversation(), tools=tools
+    ) as stream:
+        assert "".join(stream.text_stream) == expected_text()
+        assert stream.get_final_message().usage.output_tokens == 7

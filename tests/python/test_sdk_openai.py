@@ -179,3 +179,33 @@ def test_upstream_down_is_502(start_daemon, closed_port_url):
     assert err.code == "upstream_unreachable"
     assert "could not reach the openai upstream" in err.message
     assert err.response.headers.get("x-headroom-error") == "true"
+
+
+def test_large_tool_result_through_pipeline(daemon):
+    """A body big enough for the compression pipeline still gets the
+    upstream's answer intact, JSON and streamed."""
+    log = "\n".join(f"src/file_{i}.py:{i}: def handler_{i}(request): return None" for i in range(400))
+    messages = [
+        {"role": "user", "content": "Find the handlers."},
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {"id": "call_1", "type": "function", "function": {"name": "grep", "arguments": '{"pattern": "def handler"}'}}
+            ],
+        },
+        {"role": "tool", "tool_call_id": "call_1", "content": log},
+    ]
+    c = client(daemon.url)
+    r = c.chat.completions.create(model=MODEL, messages=messages)
+    assert r.choices[0].message.content == "Hello from the mock."
+    chunks = list(c.chat.completions.create(model=MODEL, messages=messages, stream=True))
+    assert "".join(ch.choices[0].delta.content or "" for ch in chunks if ch.choices) == expected_text()
+    resp = c.responses.create(
+        model=MODEL,
+        input=[
+            {"type": "function_call", "call_id": "call_1", "name": "grep", "arguments": "{}"},
+            {"type": "function_call_output", "call_id": "call_1", "output": log},
+        ],
+    )
+    assert resp.output_text == "Hello from the mock."
