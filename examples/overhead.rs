@@ -4,8 +4,11 @@
 //!
 //! ```text
 //! cargo build --release --bins --examples
-//! cargo run --release --example overhead [-- --quick] [--json]
+//! cargo run --release --example overhead [-- --quick] [--json] [--headroomd PATH]
 //! ```
+//!
+//! `--quick` runs in ~20 s instead of ~1 min; `--json` adds a one-line JSON
+//! summary; `--headroomd` measures another build (A/B comparisons).
 //!
 //! `mock_upstream` (1 worker) and `headroomd` (defaults plus
 //! `--no-rate-limit --no-cache`) run as child processes from
@@ -75,16 +78,52 @@ impl Plan {
     }
 }
 
-fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let quick = args.iter().any(|a| a == "--quick");
-    let emit_json = args.iter().any(|a| a == "--json");
-    if let Some(bad) = args.iter().find(|a| *a != "--quick" && *a != "--json") {
-        eprintln!("overhead: unknown argument {bad} (flags: --quick, --json)");
-        std::process::exit(2);
+/// Command-line options.
+struct Opts {
+    quick: bool,
+    json: bool,
+    /// Another headroomd build to measure (A/B runs).
+    daemon: Option<PathBuf>,
+}
+
+fn parse_args() -> Result<Opts, String> {
+    let mut opts = Opts {
+        quick: false,
+        json: false,
+        daemon: None,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--quick" => opts.quick = true,
+            "--json" => opts.json = true,
+            "--headroomd" => {
+                opts.daemon = Some(args.next().ok_or("--headroomd needs a path")?.into());
+            }
+            other => {
+                return Err(format!(
+                    "unknown argument {other} (flags: --quick, --json, --headroomd PATH)"
+                ))
+            }
+        }
     }
-    let plan = if quick { Plan::quick() } else { Plan::full() };
-    if let Err(e) = run(&plan, emit_json) {
+    Ok(opts)
+}
+
+fn main() {
+    let opts = match parse_args() {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("overhead: {e}");
+            std::process::exit(2);
+        }
+    };
+    let plan = if opts.quick {
+        Plan::quick()
+    } else {
+        Plan::full()
+    };
+    if let Err(e) = run(&plan, &opts) {
         eprintln!("overhead: {e}");
         std::process::exit(1);
     }
@@ -677,10 +716,14 @@ struct Target {
     pass: bool,
 }
 
-fn run(plan: &Plan, emit_json: bool) -> Res<()> {
+fn run(plan: &Plan, opts: &Opts) -> Res<()> {
     let release = release_dir()?;
     let mock_bin = binary(release.join("examples").join("mock_upstream"))?;
-    let daemon_bin = binary(release.join("headroomd"))?;
+    let daemon_bin = binary(
+        opts.daemon
+            .clone()
+            .unwrap_or_else(|| release.join("headroomd")),
+    )?;
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
 
     let (mut mock, mock_addr) = spawn_mock(&mock_bin)?;
@@ -953,7 +996,7 @@ fn run(plan: &Plan, emit_json: bool) -> Res<()> {
         verdict(4)
     );
 
-    if emit_json {
+    if opts.json {
         let side = |s: &Samples, first: bool| {
             let v = if first { &s.first_byte } else { &s.total };
             json!({
@@ -983,7 +1026,7 @@ fn run(plan: &Plan, emit_json: bool) -> Res<()> {
 fn print_table(title: &str, pair: &Pair, first_byte: bool) {
     println!("{title}");
     println!(
-        "  {:<10} {:>8} {:>9} {:>9} {:>9} {:>9}   CPU %: {:>7} {:>5} {:>9}",
+        "  {:<10} {:>8} {:>9} {:>9} {:>9} {:>9}   CPU %: {:>7} {:>5} {:>9} {:>6}",
         "phase",
         "requests",
         "req/s",
@@ -992,7 +1035,8 @@ fn print_table(title: &str, pair: &Pair, first_byte: bool) {
         "p99.9 ms",
         "loadgen",
         "mock",
-        "headroomd"
+        "headroomd",
+        "other"
     );
     let row = |name: String, s: &Samples| {
         let mut v = if first_byte {

@@ -87,9 +87,63 @@ fn main() {
             cold_ms.0
         );
     }
+    // Worst cases for the cache: 1 MB of text whose pieces rarely repeat.
+    for (name, text) in synthetic() {
+        let t = Instant::now();
+        let n = tokens::count(&text);
+        let fast_ms = ms(t);
+        let t = Instant::now();
+        let r = bpe.count_ordinary(&text);
+        println!(
+            "1 MB {name}: {fast_ms:.1} ms (tiktoken {:.1} ms), tokens {n} vs {r}",
+            ms(t)
+        );
+        if n != r {
+            std::process::exit(1);
+        }
+    }
     if mismatches > 0 {
         std::process::exit(1);
     }
+}
+
+/// Deterministic 1 MB texts of random base64, hex and words.
+fn synthetic() -> Vec<(&'static str, String)> {
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let base64: String = (0..1_000_000)
+        .map(|i| {
+            if i % 77 == 76 {
+                '\n'
+            } else {
+                B64[(next() % 64) as usize] as char
+            }
+        })
+        .collect();
+    let hex: String = (0..1_000_000)
+        .map(|i| {
+            if i % 41 == 40 {
+                '\n'
+            } else {
+                b"0123456789abcdef"[(next() % 16) as usize] as char
+            }
+        })
+        .collect();
+    let mut words = String::with_capacity(1_000_000);
+    while words.len() < 1_000_000 {
+        let len = 2 + next() % 9;
+        words.push(' ');
+        for _ in 0..len {
+            words.push((b'a' + (next() % 26) as u8) as char);
+        }
+    }
+    vec![("base64", base64), ("hex", hex), ("random words", words)]
 }
 
 fn ms(t: Instant) -> f64 {

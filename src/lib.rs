@@ -32,6 +32,8 @@ pub mod http;
 pub mod pipeline;
 pub mod provider;
 pub mod request_log;
+pub mod retrieve;
 pub mod server;
+pub mod sse;
 pub mod stats;
 pub mod trace;

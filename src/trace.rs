@@ -1,6 +1,8 @@
 //! The one tracing subscriber setup: filter from `HEADROOM_LOG` (default
 //! `info`), output `plain` or `json` (`--log-format`), to stderr.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 
 /// Install the global subscriber. Safe to call once per process.
@@ -9,6 +11,7 @@ pub fn init(format: &str) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
         .with_target(false);
     let _ = if format == "json" {
         builder.json().flatten_event(true).try_init()

@@ -6,6 +6,11 @@
 //! windows, prices and persistence arrive with the budget issue (the
 //! `--budget` flag is reported "not active yet" until then).
 
+pub mod include_usage;
+pub mod prices;
+pub mod sse;
+pub mod usage;
+
 /// A reservation handed out by [`Ledger::reserve`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReservationId(pub u64);

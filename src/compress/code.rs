@@ -3,17 +3,21 @@
 //! when the router picks `Kind::Code` and `--code-aware` is on.
 //!
 //! The outline keeps imports, type definitions with their fields, every
-//! signature, the first line of each comment block, and short bodies;
-//! long function bodies fold to `{ [38 of 38 lines omitted] }`. One marker
-//! at the top cites the content hash of the whole file. `cat -n` and Read
-//! tool line numbers (`   12\t`, `   12→`) are stripped for parsing and
-//! kept on every output line. Lossless mode returns `None` (an outline is
-//! lossy by nature); so does anything that does not parse cleanly.
+//! signature, the first line of each comment block, short bodies and
+//! lines matching the query; long function bodies fold to
+//! `{ [38 of 38 lines omitted] }` (test bodies sooner), long comment tails
+//! and long tables become a marker line. One marker at the top cites the
+//! content hash of the whole file; inline markers leave the hash out.
+//! `cat -n` and Read tool line numbers (`   12\t`, `   12→`) are stripped
+//! for parsing and kept on every output line. Lossless mode returns `None`
+//! (an outline is lossy by nature); so does input that mostly fails to
+//! parse. `diff_patch.rs` also outlines long runs of added code here.
 
 use std::collections::BTreeMap;
 
 use tree_sitter::{Language, Parser};
 
+use super::code_detect::{code_score, guess_lang, refine, strip_numbers};
 use super::code_outline::{self, Fate, Region, Spec, SHORT_BODY};
 use super::{marker, text, Input, Options, Output};
 
@@ -87,8 +91,8 @@ impl Lang {
 /// tool call (Read `file_path`, `cat`/`head`/`sed -n` argument) and
 /// code-like content, or content that is clearly code on its own.
 pub fn looks_like(input: &Input<'_>) -> bool {
-    let sample = head(input.text, 32 * 1024);
-    let lines = text::lines(sample);
+    let sample = text::strip_ansi(head(input.text, 32 * 1024));
+    let lines = text::lines(&sample);
     let (rows, _) = strip_numbers(&lines);
     let score = code_score(&rows);
     if path_hint(input).and_then(Lang::from_path).is_some() {
@@ -120,7 +124,8 @@ pub fn compress(input: &Input<'_>, opts: &Options) -> Option<Output> {
     if !opts.lossy || input.text.len() > MAX_PARSE_BYTES {
         return None;
     }
-    let lines = text::lines(input.text);
+    let clean = text::strip_ansi(input.text);
+    let lines = text::lines(&clean);
     let (rows, prefixes) = strip_numbers(&lines);
     let lang = path_hint(input)
         .and_then(Lang::from_path)
@@ -151,8 +156,8 @@ fn outline(
     markers: bool,
 ) -> Option<Output> {
     let (out, dropped) = parse_and_render(lang, lines, rows, prefixes, terms, SHORT_BODY, "")?;
-    let note = format!("outline: bodies over {SHORT_BODY} lines and comment tails elided");
-    let top = marker::omitted(dropped, lines.len(), "lines", Some(&note), hash, markers);
+    let note = "outline: long bodies and comment tails elided";
+    let top = marker::omitted(dropped, lines.len(), "lines", Some(note), hash, markers);
     let mut text = String::with_capacity(top.len() + out.len() + 1);
     text.push_str(&top);
     text.push('\n');
@@ -288,264 +293,6 @@ fn path_hint<'a>(input: &Input<'a>) -> Option<&'a str> {
     cmd.split(|c: char| c.is_whitespace() || "|;&<>()".contains(c))
         .map(|w| w.trim_matches(['"', '\'', '`']))
         .find(|w| !w.starts_with('-') && Lang::from_path(w).is_some())
-}
-
-/// Length of a `cat -n` (`   12\t`) or Read tool (`   12→`) prefix.
-fn number_prefix(line: &str) -> Option<usize> {
-    let b = line.as_bytes();
-    let spaces = b.iter().take_while(|c| **c == b' ').count();
-    let digits = b[spaces..]
-        .iter()
-        .take_while(|c| c.is_ascii_digit())
-        .count();
-    if digits == 0 {
-        return None;
-    }
-    let at = spaces + digits;
-    if b.get(at) == Some(&b'\t') {
-        Some(at + 1)
-    } else if line[at..].starts_with('→') {
-        Some(at + '→'.len_utf8())
-    } else {
-        None
-    }
-}
-
-/// Strip line-number prefixes when (nearly) every line has one. Returns the
-/// code rows and each line's prefix length. Lines without a prefix in a
-/// numbered listing (a trailing note) become empty code rows.
-fn strip_numbers<'a>(lines: &[&'a str]) -> (Vec<&'a str>, Vec<usize>) {
-    let sample = &lines[..lines.len().min(200)];
-    let numbered = sample.iter().filter(|l| number_prefix(l).is_some()).count();
-    if sample.is_empty() || numbered * 10 < sample.len() * 9 {
-        return (lines.to_vec(), vec![0; lines.len()]);
-    }
-    let mut rows = Vec::with_capacity(lines.len());
-    let mut prefixes = Vec::with_capacity(lines.len());
-    for l in lines {
-        match number_prefix(l) {
-            Some(p) => {
-                rows.push(&l[p..]);
-                prefixes.push(p);
-            }
-            None => {
-                rows.push("");
-                prefixes.push(l.len());
-            }
-        }
-    }
-    (rows, prefixes)
-}
-
-/// Fraction of non-blank rows that look like code.
-fn code_score(rows: &[&str]) -> f32 {
-    let mut nonblank = 0usize;
-    let mut codeish = 0usize;
-    for r in rows {
-        let t = r.trim();
-        if t.is_empty() {
-            continue;
-        }
-        nonblank += 1;
-        codeish += usize::from(is_codeish(t));
-    }
-    if nonblank < 5 {
-        return 0.0;
-    }
-    codeish as f32 / nonblank as f32
-}
-
-fn is_codeish(t: &str) -> bool {
-    const ENDS: &[&str] = &[
-        "{", "}", ";", ")", "(", "[", "]", "=>", "->", "):", "},", "),", "*/",
-    ];
-    const STARTS: &[&str] = &[
-        "fn ",
-        "pub ",
-        "use ",
-        "let ",
-        "impl",
-        "struct ",
-        "enum ",
-        "mod ",
-        "def ",
-        "class ",
-        "import ",
-        "from ",
-        "return",
-        "if ",
-        "if(",
-        "for ",
-        "while ",
-        "func ",
-        "package ",
-        "const ",
-        "var ",
-        "function",
-        "export ",
-        "#include",
-        "#define",
-        "#[",
-        "public ",
-        "private ",
-        "protected ",
-        "static ",
-        "void ",
-        "int ",
-        "@",
-        "//",
-        "/*",
-        "* ",
-        "#!",
-        "else",
-        "match ",
-        "case ",
-        "try",
-        "except",
-        "raise ",
-        "async ",
-        "await ",
-        "self.",
-        "type ",
-        "interface ",
-        "}",
-        "elif ",
-        "with ",
-        "yield",
-        "throw ",
-        "catch",
-    ];
-    ENDS.iter().any(|e| t.ends_with(e)) || STARTS.iter().any(|s| t.starts_with(s))
-}
-
-/// Pick C++ over C for a `.h` file that uses C++ syntax.
-fn refine(lang: Lang, rows: &[&str]) -> Lang {
-    if lang != Lang::C {
-        return lang;
-    }
-    let cpp = rows.iter().take(2000).any(|r| {
-        let t = r.trim_start();
-        t.starts_with("namespace ")
-            || t.starts_with("template")
-            || t.starts_with("class ")
-            || t.starts_with("public:")
-            || t.starts_with("private:")
-            || t.contains("std::")
-    });
-    if cpp {
-        Lang::Cpp
-    } else {
-        Lang::C
-    }
-}
-
-/// Guess the language of unlabelled code from telltale lines; `None` when
-/// no language has clear evidence.
-pub(crate) fn guess_lang(rows: &[&str]) -> Option<Lang> {
-    let mut score = [0usize; 8];
-    const RUST: usize = 0;
-    const PY: usize = 1;
-    const JS: usize = 2;
-    const TS: usize = 3;
-    const GO: usize = 4;
-    const JAVA: usize = 5;
-    const C: usize = 6;
-    const CPP: usize = 7;
-    for r in rows.iter().take(2000) {
-        let t = r.trim_start();
-        let bump = |s: &mut [usize; 8], i: usize| s[i] += 1;
-        if t.starts_with("fn ") || t.starts_with("pub fn ") || t.starts_with("pub(crate) ") {
-            bump(&mut score, RUST);
-        }
-        if (t.starts_with("use ") && t.contains("::"))
-            || t.starts_with("impl")
-            || t.starts_with("#[")
-            || t.starts_with("let mut ")
-        {
-            bump(&mut score, RUST);
-        }
-        if (t.starts_with("def ") || t.starts_with("class ")) && t.ends_with(':') {
-            bump(&mut score, PY);
-        }
-        if (t.starts_with("from ") && t.contains(" import "))
-            || t.starts_with("elif ")
-            || t.contains("self.") && !t.ends_with(';')
-        {
-            bump(&mut score, PY);
-        }
-        if t.starts_with("func ")
-            || t.contains(" := ")
-            || (t.starts_with("package ") && !t.ends_with(';'))
-        {
-            bump(&mut score, GO);
-        }
-        if t.starts_with("public class ")
-            || t.starts_with("@Override")
-            || t.starts_with("import java")
-            || (t.starts_with("package ") && t.ends_with(';'))
-            || t.starts_with("private final ")
-        {
-            bump(&mut score, JAVA);
-        }
-        if t.starts_with("function ")
-            || t.contains("=> {")
-            || t.contains("require(")
-            || t.starts_with("module.exports")
-            || (t.starts_with("import ") && t.contains(" from '"))
-            || t.starts_with("export default")
-        {
-            bump(&mut score, JS);
-        }
-        if t.starts_with("interface ")
-            || t.starts_with("export interface ")
-            || t.starts_with("export type ")
-            || t.contains(": string")
-            || t.contains(": number")
-        {
-            bump(&mut score, TS);
-        }
-        if t.starts_with("#include")
-            || t.starts_with("#define ")
-            || t.starts_with("typedef ")
-            || t.starts_with("static void ")
-            || t.starts_with("int main(")
-        {
-            bump(&mut score, C);
-        }
-        if t.contains("std::")
-            || t.starts_with("namespace ")
-            || t.starts_with("template")
-            || t.starts_with("public:")
-        {
-            bump(&mut score, CPP);
-        }
-    }
-    // TypeScript is JavaScript plus types; C++ is C plus classes.
-    if score[TS] > 0 {
-        score[TS] += score[JS];
-    }
-    if score[CPP] > 0 {
-        score[CPP] += score[C];
-    }
-    let (best, n) = score
-        .iter()
-        .enumerate()
-        .max_by_key(|(i, n)| (**n, usize::MAX - i))?;
-    if *n < 3 {
-        return None;
-    }
-    Some(
-        [
-            Lang::Rust,
-            Lang::Python,
-            Lang::JavaScript,
-            Lang::TypeScript,
-            Lang::Go,
-            Lang::Java,
-            Lang::C,
-            Lang::Cpp,
-        ][best],
-    )
 }
 
 #[cfg(test)]
@@ -750,6 +497,31 @@ mod tests {
         let prose = "This is a long paragraph of prose that is not code at all.\n".repeat(40);
         assert!(compress(&input(&prose, None, None, None), &Options::default()).is_none());
         assert!(run("short", "a.rs").is_none());
+    }
+
+    #[test]
+    fn source_reads_are_recognised_by_command() {
+        let src = rust_sample();
+        assert!(is_source_read(&input(&src, Some("src/a.rs"), None, None)));
+        assert!(is_source_read(&input(
+            &src,
+            None,
+            Some("cat -n src/a.rs | head -80"),
+            None
+        )));
+        assert!(is_source_read(&input(
+            &src,
+            None,
+            Some("cd x && sed -n '1,200p' src/a.rs"),
+            None
+        )));
+        assert!(!is_source_read(&input(
+            &src,
+            None,
+            Some("grep -n fn src/a.rs"),
+            None
+        )));
+        assert!(!is_source_read(&input(&src, Some("README.md"), None, None)));
     }
 
     #[test]

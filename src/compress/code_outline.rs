@@ -2,11 +2,13 @@
 //! row, what `code.rs` keeps, elides or trims. Called only by `code.rs`.
 //!
 //! Items (imports, type definitions, fields, signatures) stay; function
-//! bodies longer than [`SHORT_BODY`] rows become one marker; blocks of
-//! comments keep their first line; other long items (big constant tables,
-//! macro bodies) keep their first and last rows. Rows matching the query
-//! always stay. The walk is iterative (an explicit stack of containers), so
-//! deeply nested input cannot overflow the call stack.
+//! bodies longer than a threshold ([`SHORT_BODY`] rows for files, fewer in
+//! tests and in diffs) become one marker; blocks of comments keep their
+//! first line; other long items (constant tables, macro bodies, runs of
+//! macro calls) keep their first rows and last row. Rows matching the query
+//! and rows that read like a shallow definition always stay. The walk is
+//! iterative (an explicit stack of containers), so deeply nested input
+//! cannot overflow the call stack.
 
 use tree_sitter::Node;
 

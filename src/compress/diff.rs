@@ -6,9 +6,11 @@
 //! line and subject, every `diff --git` line, every hunk header and the
 //! changed lines themselves. It trims unchanged context to one line around
 //! each change, cuts the middle of very long runs of added/removed lines
-//! (keeping definition-like lines and query matches), summarises lockfiles
-//! and other generated files with counts, shortens author/date lines and
-//! `--stat` bars, and drops commit bodies as the number of commits grows.
+//! (keeping definition-like lines and query matches; long added source code
+//! becomes a tree-sitter outline), summarises lockfiles and other generated
+//! files with counts, shortens author/date lines and `--stat` bars, and
+//! drops commit bodies as the number of commits grows. Big patches step up
+//! a ladder of stricter settings until the output is under ~45 % of the input.
 //! One marker at the top cites the content hash of the whole block; markers
 //! inside the body say what was cut where (without repeating the hash).
 //! Lossless mode only strips ANSI colours. Output is a pure function of the
@@ -357,6 +359,53 @@ mod tests {
         assert!(!t.contains("body three 30"), "{t}");
         assert!(!t.contains("+++++"), "{t}");
         assert!(out.text.len() * 2 < s.len());
+    }
+
+    #[test]
+    fn added_source_files_are_outlined() {
+        let mut s = String::from(
+            "diff --git a/src/lib.rs b/src/lib.rs\nnew file mode 100644\n--- /dev/null\n+++ b/src/lib.rs\n@@ -0,0 +1,302 @@\n+use std::io;\n+\n",
+        );
+        for f in 0..10 {
+            s.push_str(&format!(
+                "+/// Handler {f}.\n+pub fn handler_{f}(x: u32) -> u32 {{\n"
+            ));
+            for i in 0..25 {
+                s.push_str(&format!("+    let v{i} = x + {i};\n"));
+            }
+            s.push_str("+    x\n+}\n+\n");
+        }
+        let out = run(&s, true).expect("out");
+        let t = &out.text;
+        assert!(
+            t.contains("+pub fn handler_3(x: u32) -> u32 { [26 of 26 lines omitted] }"),
+            "{t}"
+        );
+        assert!(
+            t.contains("+/// Handler 9.") && t.contains("+use std::io;"),
+            "{t}"
+        );
+        assert!(!t.contains("let v7 "), "{t}");
+    }
+
+    #[test]
+    fn name_lists_are_capped_in_long_logs() {
+        let mut s = String::new();
+        for i in 0..30 {
+            s.push_str(&format!(
+                "commit {i:040x}\nAuthor: Dev <d@example.com>\nDate:   2026-04-15 10:00:00 +0000\n\n    subject {i}\n\n"
+            ));
+            for f in 0..20 {
+                s.push_str(&format!("M\tsrc/module_{i}/file_{f}.rs\n"));
+            }
+            s.push('\n');
+        }
+        let out = run(&s, true).expect("out");
+        let t = &out.text;
+        assert!(t.contains("M\tsrc/module_7/file_0.rs"), "{t}");
+        assert!(!t.contains("M\tsrc/module_7/file_19.rs"), "{t}");
+        assert!(t.contains("files omitted]"), "{t}");
+        assert!(t.lines().any(|l| l == "    subject 29"));
     }
 
     #[test]

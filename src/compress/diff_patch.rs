@@ -35,6 +35,8 @@ struct Level {
     trim_comments: bool,
     /// Outlines of added code fold bodies longer than this.
     outline_body: usize,
+    /// Rung of the ladder (0 to 2): commit bodies and file lists shrink.
+    tight: usize,
 }
 
 impl Level {
@@ -53,6 +55,7 @@ impl Level {
                 context: 1,
                 trim_comments: false,
                 outline_body: 2,
+                tight: 0,
             },
             Level {
                 run_max: run_max.min(16),
@@ -61,6 +64,7 @@ impl Level {
                 context: 1,
                 trim_comments: true,
                 outline_body: 2,
+                tight: 1,
             },
             Level {
                 run_max: 8,
@@ -69,10 +73,14 @@ impl Level {
                 context: 0,
                 trim_comments: true,
                 outline_body: 1,
+                tight: 2,
             },
         ]
     }
 }
+
+/// Ladder goal: output at most this share of the input, in bytes.
+const TARGET_PERCENT: usize = 45;
 
 /// Patches smaller than this are never cut beyond the first level.
 const LADDER_MIN_BYTES: usize = 4096;
@@ -90,7 +98,7 @@ pub(crate) fn patch<'t>(lines: &[&str], terms: &'t [String], input_len: usize) -
     for (n, level) in ladder.iter().enumerate() {
         let mut w = Writer::new(terms, input_len);
         Patch::new(lines, &mut w, *level, &cache).run();
-        let small_enough = w.out.len() * 2 <= input_len;
+        let small_enough = w.out.len() * 100 <= input_len * TARGET_PERCENT;
         if small_enough || input_len < LADDER_MIN_BYTES || n + 1 == ladder.len() {
             return w;
         }
@@ -156,7 +164,7 @@ impl<'a, 'w, 't> Patch<'a, 'w, 't> {
 
     fn run(mut self) {
         let lines = self.lines;
-        let log = gitlog::LogShape::new(self.commits);
+        let log = gitlog::LogShape::new(self.commits, self.level.tight);
         let mut i = 0;
         while i < lines.len() {
             let l = lines[i];

@@ -30,19 +30,31 @@ pub(crate) struct LogShape {
 }
 
 impl LogShape {
-    pub(crate) fn new(commits: usize) -> Self {
+    /// Shape for a log of `commits` commits; `tight` (0 to 2) shrinks
+    /// bodies and file lists further when the output is still too big.
+    pub(crate) fn new(commits: usize, tight: usize) -> Self {
         let commits = commits.max(1);
+        let body_budget = if commits == 1 {
+            24
+        } else {
+            (36 / commits).min(12)
+        };
+        let stat_budget = if commits <= 3 {
+            usize::MAX
+        } else {
+            (120 / commits).clamp(3, 30)
+        };
         LogShape {
             compact: commits > 3,
-            body_budget: if commits == 1 {
-                24
-            } else {
-                (36 / commits).min(12)
+            body_budget: match tight {
+                0 => body_budget,
+                1 => body_budget / 2,
+                _ => body_budget.min(1) * usize::from(commits == 1),
             },
-            stat_budget: if commits <= 3 {
-                usize::MAX
-            } else {
-                (120 / commits).clamp(3, 30)
+            stat_budget: match tight {
+                0 => stat_budget,
+                1 => (stat_budget / 2).max(2),
+                _ => 1,
             },
         }
     }
@@ -128,10 +140,37 @@ pub(crate) fn commit(lines: &[&str], start: usize, shape: &LogShape, w: &mut Wri
         }
     }
     message(&msg, shape, w);
+    // `--name-only` / `--name-status` file list.
+    let names_start = j;
+    while j < lines.len()
+        && !lines[j].trim().is_empty()
+        && !lines[j].starts_with([' ', '\t'])
+        && !is_commit_line(lines[j])
+        && !lines[j].starts_with("diff ")
+    {
+        j += 1;
+    }
+    name_list(&lines[names_start..j], shape, w);
     if !shape.compact {
         w.synth("");
     }
     j
+}
+
+/// File names of `--name-only`/`--name-status`, capped like stat lists.
+fn name_list(names: &[&str], shape: &LogShape, w: &mut Writer<'_>) {
+    let mut dropped: Vec<&str> = Vec::new();
+    for (k, l) in names.iter().enumerate() {
+        if k < shape.stat_budget || w.matches(l) {
+            w.keep(l);
+        } else {
+            dropped.push(l);
+        }
+    }
+    if !dropped.is_empty() {
+        w.synth(&inline(dropped.len(), names.len(), "files", None));
+        w.drop_lines(&dropped, Cut::Stats);
+    }
 }
 
 /// Subject verbatim; body cut to the shape's budget plus query matches.
@@ -339,7 +378,7 @@ pub(crate) fn looks_like_oneline(lines: &[&str]) -> bool {
 }
 
 /// Entries kept at the top (newest) and bottom (oldest) of a long log.
-const ONELINE_HEAD: usize = 30;
+const ONELINE_HEAD: usize = 40;
 const ONELINE_TAIL: usize = 3;
 /// Logs up to this many lines are kept whole.
 const ONELINE_MAX: usize = 60;

@@ -10,6 +10,7 @@
 //! used for a Read of a local file (the agent may be editing the markup) or
 //! when the question is about the markup itself; lossy only.
 
+use super::html_parse::{collapse, decode_all, entity, find_ci, parse_tag, Tag};
 use super::{marker, prose, Input, Options, Output};
 
 /// Elements whose content is dropped whole.
@@ -188,13 +189,10 @@ pub fn compress(input: &Input<'_>, opts: &Options) -> Option<Output> {
     if extracted.trim().is_empty() {
         return None;
     }
-    let mut main = String::with_capacity(extracted.len() + headers.len());
-    if !headers.is_empty() {
-        main.push_str(headers.trim_end());
-        main.push_str("\n\n");
-    }
-    main.push_str(&extracted);
-    let kept_lines = main.lines().filter(|l| !l.trim().is_empty()).count();
+    let header_lines: Vec<&str> = headers.lines().map(str::trim_end).collect();
+    let kept_lines =
+        header_lines.len() + extracted.lines().filter(|l| !l.trim().is_empty()).count();
+    let kept_bytes = headers.len() + extracted.len();
     let total_lines = input.text.lines().count();
     let note = Some("html reduced to text");
     // Lines when the page is laid out in lines and the count says something;
@@ -210,7 +208,7 @@ pub fn compress(input: &Input<'_>, opts: &Options) -> Option<Output> {
             opts.markers,
         )
     } else {
-        let dropped = input.text.len().saturating_sub(main.len());
+        let dropped = input.text.len().saturating_sub(kept_bytes);
         marker::omitted(
             dropped,
             input.text.len(),
@@ -220,15 +218,24 @@ pub fn compress(input: &Input<'_>, opts: &Options) -> Option<Output> {
             opts.markers,
         )
     };
-    let text = if opts.kompress && main.len() >= prose::MIN_BYTES {
-        prose::extract(&main, input.query, input.hash, opts).unwrap_or(main)
+    // The status line and headers stay whole; only the page text is ranked.
+    let body_text = if opts.kompress && extracted.len() >= prose::MIN_BYTES {
+        prose::extract(&extracted, input.query, input.hash, opts).unwrap_or(extracted)
     } else {
-        main
+        extracted
     };
-    Some(Output {
-        text: format!("{head}\n{text}"),
-        lossy: true,
-    })
+    let mut text = String::with_capacity(head.len() + kept_bytes + 2);
+    text.push_str(&head);
+    text.push('\n');
+    for line in &header_lines {
+        text.push_str(line);
+        text.push('\n');
+    }
+    if !header_lines.is_empty() {
+        text.push('\n');
+    }
+    text.push_str(&body_text);
+    Some(Output { text, lossy: true })
 }
 
 fn wants_markup(query: Option<&str>) -> bool {
@@ -650,210 +657,6 @@ fn keep_href(href: &str) -> bool {
         && !href.starts_with("//")
 }
 
-/// A parsed start or end tag.
-#[derive(Default)]
-struct Tag {
-    name: String,
-    closing: bool,
-    self_closing: bool,
-    /// Bytes from `<` through `>`.
-    len: usize,
-    href: Option<String>,
-    role: Option<String>,
-    class_id: String,
-    hidden: bool,
-}
-
-/// Parse the tag at the start of `s` (which starts with `<`); `None` when
-/// it is not a tag (a literal `<` in text).
-fn parse_tag(s: &str) -> Option<Tag> {
-    let b = s.as_bytes();
-    let mut i = 1;
-    let mut tag = Tag::default();
-    if b.get(1) == Some(&b'/') {
-        tag.closing = true;
-        i = 2;
-    }
-    if !b.get(i).is_some_and(u8::is_ascii_alphabetic) {
-        return None;
-    }
-    let name_end = i + b[i..]
-        .iter()
-        .take_while(|c| c.is_ascii_alphanumeric() || **c == b'-' || **c == b':')
-        .count();
-    tag.name = s[i..name_end].to_ascii_lowercase();
-    i = name_end;
-    loop {
-        while i < b.len() && b[i].is_ascii_whitespace() {
-            i += 1;
-        }
-        if i >= b.len() {
-            tag.len = b.len();
-            return Some(tag);
-        }
-        match b[i] {
-            b'>' => {
-                tag.len = i + 1;
-                return Some(tag);
-            }
-            b'/' => {
-                tag.self_closing = b.get(i + 1) == Some(&b'>');
-                i += 1;
-                continue;
-            }
-            _ => {}
-        }
-        let a0 = i;
-        while i < b.len() && !b[i].is_ascii_whitespace() && !matches!(b[i], b'=' | b'>' | b'/') {
-            i += 1;
-        }
-        if i == a0 {
-            i += 1;
-            continue;
-        }
-        let attr = s[a0..i].to_ascii_lowercase();
-        while i < b.len() && b[i].is_ascii_whitespace() {
-            i += 1;
-        }
-        let mut value = "";
-        if b.get(i) == Some(&b'=') {
-            i += 1;
-            while i < b.len() && b[i].is_ascii_whitespace() {
-                i += 1;
-            }
-            if let Some(&q) = b.get(i).filter(|c| **c == b'"' || **c == b'\'') {
-                let v0 = i + 1;
-                let end = memchr::memchr(q, &b[v0..]).map_or(b.len(), |p| v0 + p);
-                value = &s[v0..end];
-                i = (end + 1).min(b.len());
-            } else {
-                let v0 = i;
-                while i < b.len() && !b[i].is_ascii_whitespace() && b[i] != b'>' {
-                    i += 1;
-                }
-                value = &s[v0..i];
-            }
-        }
-        match attr.as_str() {
-            "href" => tag.href = Some(decode_all(value.trim())),
-            "role" => tag.role = Some(value.trim().to_ascii_lowercase()),
-            "class" | "id" => {
-                tag.class_id.push(' ');
-                tag.class_id.push_str(value);
-            }
-            "hidden" => tag.hidden = true,
-            "aria-hidden" => tag.hidden |= value.eq_ignore_ascii_case("true"),
-            "style" => {
-                let v: String = value.chars().filter(|c| !c.is_whitespace()).collect();
-                tag.hidden |= v.to_ascii_lowercase().contains("display:none");
-            }
-            _ => {}
-        }
-    }
-}
-
-/// Case-insensitive ASCII find.
-fn find_ci(hay: &str, needle: &str) -> Option<usize> {
-    let n = needle.as_bytes();
-    let h = hay.as_bytes();
-    let first = n.first()?;
-    let mut i = 0;
-    while let Some(p) = memchr::memchr(*first, &h[i..]) {
-        let at = i + p;
-        if h.len() >= at + n.len() && h[at..at + n.len()].eq_ignore_ascii_case(n) {
-            return Some(at);
-        }
-        i = at + 1;
-    }
-    None
-}
-
-fn collapse(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// Decode every entity in `s`.
-fn decode_all(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut i = 0;
-    while let Some(p) = s[i..].find('&') {
-        out.push_str(&s[i..i + p]);
-        let (decoded, len) = entity(&s[i + p..]);
-        out.push_str(decoded.as_deref().unwrap_or("&"));
-        i += p + len;
-    }
-    out.push_str(&s[i..]);
-    out
-}
-
-/// Decode the entity at the start of `s` (which starts with `&`): the text
-/// and how many bytes it used; `(None, 1)` for a bare `&`.
-fn entity(s: &str) -> (Option<String>, usize) {
-    let b = s.as_bytes();
-    let Some(semi) = b.iter().take(12).position(|&c| c == b';') else {
-        return (None, 1);
-    };
-    let body = &s[1..semi];
-    let text = if let Some(num) = body.strip_prefix('#') {
-        let code = if let Some(hex) = num.strip_prefix(['x', 'X']) {
-            u32::from_str_radix(hex, 16).ok()
-        } else {
-            num.parse::<u32>().ok()
-        };
-        code.and_then(char::from_u32)
-            .map(|c| if c == '\u{a0}' { ' ' } else { c })
-            .map(String::from)
-    } else {
-        named_entity(body).map(String::from)
-    };
-    match text {
-        Some(t) => (Some(t), semi + 1),
-        None => (None, 1),
-    }
-}
-
-fn named_entity(name: &str) -> Option<&'static str> {
-    Some(match name {
-        "amp" => "&",
-        "lt" => "<",
-        "gt" => ">",
-        "quot" => "\"",
-        "apos" => "'",
-        "nbsp" | "ensp" | "emsp" | "thinsp" => " ",
-        "mdash" => "—",
-        "ndash" => "–",
-        "hellip" => "…",
-        "copy" => "©",
-        "reg" => "®",
-        "trade" => "™",
-        "laquo" => "«",
-        "raquo" => "»",
-        "lsquo" => "‘",
-        "rsquo" => "’",
-        "ldquo" => "“",
-        "rdquo" => "”",
-        "bull" => "•",
-        "middot" => "·",
-        "times" => "×",
-        "divide" => "÷",
-        "deg" => "°",
-        "euro" => "€",
-        "pound" => "£",
-        "yen" => "¥",
-        "cent" => "¢",
-        "sect" => "§",
-        "para" => "¶",
-        "rarr" => "→",
-        "larr" => "←",
-        "uarr" => "↑",
-        "darr" => "↓",
-        "plusmn" => "±",
-        "micro" => "µ",
-        "shy" | "zwj" | "zwnj" => "",
-        _ => return None,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -941,6 +744,17 @@ mod tests {
     }
 
     #[test]
+    fn curl_headers_are_kept_above_the_text() {
+        let page = format!("HTTP/1.1 404 Not Found\r\nContent-Type: text/html\r\n\r\n{PAGE}");
+        let out = compress(&input(&page, None), &Options::default()).expect("compresses");
+        let mut lines = out.text.lines().skip(1);
+        assert_eq!(lines.next(), Some("HTTP/1.1 404 Not Found"));
+        assert_eq!(lines.next(), Some("Content-Type: text/html"));
+        assert_eq!(lines.next(), Some(""));
+        assert!(out.text.contains("Widgets are configured"));
+    }
+
+    #[test]
     fn markup_questions_and_file_reads_keep_the_markup() {
         assert_eq!(
             compress(
@@ -995,10 +809,6 @@ mod tests {
 
     #[test]
     fn entities_and_odd_markup_do_not_panic() {
-        assert_eq!(
-            decode_all("a &amp; b &#x41;&#66; &bogus; &nbsp;x &"),
-            "a & b AB &bogus;  x &"
-        );
         let odd = [
             "<",
             "<<<>>>",

@@ -153,6 +153,34 @@ fn important_header(line: &str, terms: &[String]) -> bool {
         || text::matches_terms(line, terms)
 }
 
+fn header_value<'a>(block: &[&'a str], name: &str) -> Option<&'a str> {
+    block.iter().skip(1).find_map(|l| {
+        let (n, v) = l.split_once(':')?;
+        n.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+    })
+}
+
+/// True when the response reports plenty of rate-limit quota left (at
+/// least a tenth): then the remaining count alone says all there is.
+fn rate_limit_ok(block: &[&str]) -> bool {
+    let num = |n: &str| header_value(block, n).and_then(|v| v.parse::<u64>().ok());
+    match (num("x-ratelimit-remaining"), num("x-ratelimit-limit")) {
+        (Some(rem), Some(limit)) => rem * 10 >= limit,
+        _ => false,
+    }
+}
+
+/// Rate-limit headers other than the remaining count.
+fn is_rate_limit_detail(line: &str) -> bool {
+    let name = line
+        .split(':')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    name.starts_with("x-ratelimit") && name != "x-ratelimit-remaining"
+}
+
 fn write_headers(
     blocks: &[Vec<&str>],
     input: &Input<'_>,
@@ -164,9 +192,13 @@ fn write_headers(
     for block in blocks {
         let total = block.len().saturating_sub(1);
         let mut dropped = 0;
+        let quota_ok = rate_limit_ok(block);
         for (i, line) in block.iter().enumerate() {
             let line = line.trim_end();
-            if i == 0 || !opts.lossy || important_header(line, terms) {
+            let keep = i == 0
+                || !opts.lossy
+                || (important_header(line, terms) && !(quota_ok && is_rate_limit_detail(line)));
+            if keep {
                 out.push_str(line);
                 out.push('\n');
             } else {
@@ -199,7 +231,7 @@ fn attach_root_marker<'a>(v: Val<'a>, stats: &Stats, input: &Input<'_>, opts: &O
         stats.keys_dropped,
         stats.keys_total,
         "fields",
-        Some("links, nulls, empty"),
+        Some("links, nulls"),
         input.hash,
         opts.markers,
     );
@@ -406,18 +438,32 @@ mod tests {
     fn http_headers_important_kept_boring_dropped() {
         let src = "HTTP/1.1 422 Unprocessable Entity\r\nserver: x\r\ndate: today\r\n\
                    content-type: application/json\r\nlink: <https://a/?page=2>; rel=\"next\"\r\n\
-                   x-ratelimit-remaining: 4999\r\nx-frame-options: deny\r\n\r\n\
+                   x-ratelimit-limit: 5000\r\nx-ratelimit-remaining: 4999\r\nx-ratelimit-reset: 1507651200\r\n\
+                   x-frame-options: deny\r\n\r\n\
                    {\"message\": \"Validation Failed\", \"errors\": [{\"resource\": \"Label\", \"code\": \"invalid\", \"field\": \"color\"}]}";
         let out = compress(&input(src, None), &Options::default()).expect("smaller");
         let t = &out.text;
         assert!(t.starts_with("HTTP/1.1 422 Unprocessable Entity\n"));
         assert!(t.contains("\nlink: <https://a/?page=2>; rel=\"next\"\n"));
         assert!(t.contains("\nx-ratelimit-remaining: 4999\n"));
-        assert!(t.contains("[3 of 6 headers omitted; hash=0123456789abcdef]"));
+        // Plenty of quota left: the remaining count alone is kept.
+        assert!(
+            t.contains("[5 of 8 headers omitted; hash=0123456789abcdef]"),
+            "{t}"
+        );
+        assert!(!t.contains("x-ratelimit-reset"));
         assert!(!t.contains("x-frame-options"));
         let b = parses(body(t));
         assert_eq!(b["errors"][0]["code"], "invalid");
         assert!(t.contains(r#""code":"invalid""#));
+        // Nearly exhausted quota: every rate-limit header stays.
+        let low = src.replace("remaining: 4999", "remaining: 3");
+        let out = compress(&input(&low, None), &Options::default()).expect("smaller");
+        assert!(
+            out.text.contains("x-ratelimit-reset: 1507651200\n"),
+            "{}",
+            out.text
+        );
         // Lossless keeps every header.
         let out = compress(&input(src, None), &lossless()).expect("smaller");
         assert!(out.text.contains("x-frame-options: deny") && !out.lossy);
@@ -437,6 +483,35 @@ mod tests {
         let pages = format!("{}\n{}", issues(3), issues(3));
         let out = compress(&input(&pages, None), &lossless()).expect("smaller");
         assert_eq!(parses(&out.text)["rows"].as_array().map(Vec::len), Some(6));
+    }
+
+    #[test]
+    fn json_lines_lossy_keeps_error_records() {
+        let lines: Vec<String> = (0..60)
+            .map(|i| {
+                let level = if i == 21 || i == 44 { "error" } else { "info" };
+                format!(
+                    r#"{{"ts":"2024-05-01T10:{:02}:00Z","level":"{level}","msg":"handled request {i}","latency_ms":{}}}"#,
+                    i % 60,
+                    20 + i % 7
+                )
+            })
+            .collect();
+        let src = lines.join("\n");
+        let out = compress(&input(&src, None), &Options::default()).expect("smaller");
+        assert!(out.lossy);
+        let v = parses(&out.text);
+        let text = v.to_string();
+        for kept in [
+            "handled request 0\"",
+            "handled request 21\"",
+            "handled request 44\"",
+            "handled request 59\"",
+        ] {
+            assert!(text.contains(kept), "{kept}: {}", out.text);
+        }
+        assert!(!text.contains("handled request 30\""));
+        assert!(out.text.contains("rows omitted; hash=0123456789abcdef]"));
     }
 
     #[test]

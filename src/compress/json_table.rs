@@ -188,7 +188,8 @@ pub fn to_table<'a>(items: &[Val<'a>]) -> Option<Table<'a>> {
             _ => return None,
         }
     }
-    if objs.len() < 2 || strings * 3 > items.len() {
+    // Marker strings sit between kept rows, so at most one per object.
+    if objs.len() < 2 || strings > objs.len() {
         return None;
     }
     // Dotted names would be ambiguous if a real key already has a dot.

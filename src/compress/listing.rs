@@ -204,12 +204,19 @@ pub fn detect(lines: &[&str], command: Option<&str>) -> Option<Format> {
         return Some(Format::LsLong);
     }
     let messages = sample.iter().filter(|l| is_tool_message(l)).count();
+    // `  532 ./src/lib.rs`, `4.0K\tdocs`: a number, then one path (not
+    // `cat -n` source lines, whose rest has blanks or no path shape).
     let counted = sample
         .iter()
         .filter(|l| {
             let t = l.trim_start();
             t.split_once(char::is_whitespace).is_some_and(|(c, rest)| {
-                is_size(c) && c.as_bytes()[0].is_ascii_digit() && !rest.trim().is_empty()
+                let rest = rest.trim();
+                is_size(c)
+                    && c.as_bytes()[0].is_ascii_digit()
+                    && !rest.is_empty()
+                    && !rest.contains(' ')
+                    && (rest.contains('/') || rest.contains('.') || rest == "total")
             })
         })
         .count();
@@ -225,6 +232,11 @@ pub fn detect(lines: &[&str], command: Option<&str>) -> Option<Format> {
     };
     let paths = sample.iter().filter(pathish).count();
     let slashes = sample.iter().filter(|l| l.contains('/')).count();
+    // File names rarely hold blanks; log and prose lines always do.
+    let blanks = sample.iter().filter(|l| l.contains(' ')).count();
+    if blanks * 10 > n {
+        return None;
+    }
     let hinted = command.is_some_and(|c| {
         let progs = super::router::command_programs(c);
         progs
@@ -338,8 +350,8 @@ fn parse_ls<'a>(lines: &[&'a str], l: &mut Listing<'a>) {
 
 fn parse_tree<'a>(lines: &[&'a str], l: &mut Listing<'a>) {
     let mut stack: Vec<&'a str> = Vec::new();
-    // Directory of the stack, rebuilt only when the stack changes.
-    let mut dir: Option<String> = None;
+    // cache[d] is `stack[..d]` joined with '/', built once per directory.
+    let mut cache: Vec<String> = vec![String::new()];
     let mut prev: Option<(usize, usize)> = None; // (item index, depth)
     for raw in lines {
         let line = raw.trim_end();
@@ -351,7 +363,6 @@ fn parse_tree<'a>(lines: &[&'a str], l: &mut Listing<'a>) {
             let summary = line.contains("director") && line.contains("file");
             if l.root.is_none() && !summary && !is_tool_message(line) {
                 l.root = Some(line);
-                stack.clear();
             } else {
                 l.pieces.push(Piece::Verbatim(line));
             }
@@ -366,16 +377,22 @@ fn parse_tree<'a>(lines: &[&'a str], l: &mut Listing<'a>) {
                 l.items[pi].is_dir = true;
             }
         }
-        if stack.len() != depth || dir.is_none() {
-            stack.truncate(depth);
-            dir = Some(stack.join("/"));
+        stack.truncate(depth);
+        while stack.len() < depth {
+            // Malformed indentation: keep paths well-formed.
+            stack.push("?");
+        }
+        cache.truncate(depth + 1);
+        while cache.len() <= depth {
+            let d = cache.len();
+            cache.push(stack[..d].join("/"));
         }
         let name_clean = name.trim_end_matches('/');
         push_item(
             l,
             Item {
                 line,
-                dir: Cow::Owned(dir.clone().unwrap_or_default()),
+                dir: Cow::Owned(cache[depth].clone()),
                 name: name_clean,
                 target,
                 count: None,
@@ -383,12 +400,7 @@ fn parse_tree<'a>(lines: &[&'a str], l: &mut Listing<'a>) {
                 exec: false,
             },
         );
-        while stack.len() < depth {
-            // Malformed indentation: keep paths well-formed.
-            stack.push("?");
-        }
         stack.push(name_clean);
-        dir = None;
         prev = Some((l.items.len() - 1, depth));
     }
 }

@@ -63,22 +63,30 @@ fn display(item: &Item<'_>, out: &mut String) {
     }
 }
 
-/// Digits replaced by `#`: `run-0042.json` and `run-0043.json` share it.
-fn shape(name: &str) -> String {
-    let mut s = String::with_capacity(name.len());
-    let mut in_digits = false;
-    for c in name.chars() {
-        if c.is_ascii_digit() {
-            if !in_digits {
-                s.push('#');
+/// True when `a` and `b` differ only in their runs of digits
+/// (`run-0042.json`, `run-7.json`) and contain digits at all.
+fn same_shape(a: &str, b: &str) -> bool {
+    let (mut x, mut y) = (a.bytes().peekable(), b.bytes().peekable());
+    let mut digits = false;
+    loop {
+        match (x.peek().copied(), y.peek().copied()) {
+            (None, None) => return digits,
+            (Some(c), Some(d)) if c.is_ascii_digit() && d.is_ascii_digit() => {
+                digits = true;
+                while x.peek().is_some_and(u8::is_ascii_digit) {
+                    x.next();
+                }
+                while y.peek().is_some_and(u8::is_ascii_digit) {
+                    y.next();
+                }
             }
-            in_digits = true;
-        } else {
-            s.push(c);
-            in_digits = false;
+            (Some(c), Some(d)) if c == d => {
+                x.next();
+                y.next();
+            }
+            _ => return false,
         }
     }
-    s
 }
 
 /// Items in runs of at least [`FOLD_MIN`] same-shaped names in one
@@ -87,14 +95,12 @@ fn shape(name: &str) -> String {
 fn numbered_runs(l: &Listing<'_>) -> Vec<bool> {
     let n = l.items.len();
     let mut out = vec![false; n];
-    let shapes: Vec<String> = l.items.iter().map(|i| shape(i.name)).collect();
     let mut k = 0;
     while k < n {
         let mut run = 1;
         while k + run < n
             && l.items[k + run].dir == l.items[k].dir
-            && shapes[k + run] == shapes[k]
-            && shapes[k].contains('#')
+            && same_shape(l.items[k + run].name, l.items[k].name)
         {
             run += 1;
         }
@@ -171,13 +177,13 @@ pub fn render(l: &Listing<'_>, plan: &Plan<'_>) -> Option<(String, bool)> {
         }
     }
     let mut emitted = vec![false; sections.len()];
-    let mut lines: Vec<String> = Vec::new();
+    let mut lines = Sink { out };
     for piece in &l.pieces {
         match piece {
             Piece::Item(i) => {
                 let item = &l.items[*i];
                 if full[*i] {
-                    lines.push(item.line.to_string());
+                    lines.line().push_str(item.line);
                     continue;
                 }
                 let Some(&s) = index.get(item.dir.as_ref()) else {
@@ -192,18 +198,34 @@ pub fn render(l: &Listing<'_>, plan: &Plan<'_>) -> Option<(String, bool)> {
             }
             Piece::Header(d) => {
                 if !index.contains_key(d) {
-                    lines.push(format!("{d}:"));
+                    let line = lines.line();
+                    line.push_str(d);
+                    line.push(':');
                 }
             }
-            Piece::Verbatim(v) => lines.push(v.to_string()),
+            Piece::Verbatim(v) => lines.line().push_str(v),
         }
     }
     if !common.is_empty() {
-        lines.push(common_marker(common, n, plan));
+        lines.line().push_str(&common_marker(common, n, plan));
         lossy = true;
     }
-    out.push_str(&lines.join("\n"));
-    Some((out, lossy))
+    Some((lines.out, lossy))
+}
+
+/// Output text, one line at a time.
+struct Sink {
+    out: String,
+}
+
+impl Sink {
+    /// Start a new line and return the text to append it to.
+    fn line(&mut self) -> &mut String {
+        if !self.out.is_empty() {
+            self.out.push('\n');
+        }
+        &mut self.out
+    }
 }
 
 /// One marker for every common name left out, with the most frequent ones.
@@ -238,13 +260,13 @@ fn section_line(
     l: &Listing<'_>,
     (dir, items): &(&str, Vec<usize>),
     plan: &Plan<'_>,
-    lines: &mut Vec<String>,
+    lines: &mut Sink,
 ) -> bool {
     if items.is_empty() && matches!(l.format, Format::Tree | Format::LsPlain) {
         // Only common names lived here; the parent's line lists the dir.
         return false;
     }
-    let mut s = String::with_capacity(dir.len() + items.len() * 12);
+    let s = lines.line();
     if l.format == Format::Tree {
         if dir.is_empty() {
             s.push_str(l.root.unwrap_or("."));
@@ -260,65 +282,50 @@ fn section_line(
         }
     }
     let mut folded = false;
-    let shapes: Vec<String> = if plan.lossy {
-        items.iter().map(|&i| shape(l.items[i].name)).collect()
-    } else {
-        Vec::new()
-    };
     let mut k = 0;
     let mut first = true;
     while k < items.len() {
         let mut run = 1;
         if plan.lossy {
+            let head = &l.items[items[k]];
             while k + run < items.len()
-                && shapes[k + run] == shapes[k]
-                && l.items[items[k + run]].is_dir == l.items[items[k]].is_dir
+                && same_shape(l.items[items[k + run]].name, head.name)
+                && l.items[items[k + run]].is_dir == head.is_dir
                 && !plan.query[items[k + run]]
             {
                 run += 1;
             }
         }
-        let run_items = &items[k..k + run];
-        if run >= FOLD_MIN && !plan.query[items[k]] {
-            for (j, &i) in run_items.iter().enumerate() {
-                if j == 2 {
-                    s.push(' ');
-                    s.push_str(&marker::omitted(
-                        run - 3,
-                        run,
-                        "files",
-                        None,
-                        plan.hash,
-                        plan.markers,
-                    ));
-                    continue;
-                }
-                if j > 2 && j + 1 < run {
-                    continue;
-                }
-                if !first {
-                    s.push(' ');
-                }
-                first = false;
-                display(&l.items[i], &mut s);
+        let fold = run >= FOLD_MIN && !plan.query[items[k]];
+        for (j, &i) in items[k..k + run].iter().enumerate() {
+            if fold && j == 2 {
+                s.push(' ');
+                s.push_str(&marker::omitted(
+                    run - 3,
+                    run,
+                    "files",
+                    None,
+                    plan.hash,
+                    plan.markers,
+                ));
+                continue;
             }
-            folded = true;
-        } else {
-            for &i in run_items {
-                if !first {
-                    s.push(' ');
-                }
-                first = false;
-                display(&l.items[i], &mut s);
+            if fold && j > 2 && j + 1 < run {
+                continue;
             }
+            if !first {
+                s.push(' ');
+            }
+            first = false;
+            display(&l.items[i], s);
         }
+        folded |= fold;
         k += run;
     }
-    lines.push(s);
     if plan.lossy && l.format == Format::LsLong {
         for &i in items {
             if plan.query[i] {
-                lines.push(l.items[i].line.to_string());
+                lines.line().push_str(l.items[i].line);
             }
         }
     }

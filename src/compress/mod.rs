@@ -18,11 +18,13 @@
 //! directory also builds as a stand-alone crate for fast iteration.
 
 pub mod code;
+pub mod code_detect;
 pub mod code_outline;
 pub mod diff;
 pub mod diff_patch;
 pub mod gitlog;
 pub mod html;
+mod html_parse;
 pub mod json;
 pub mod json_doc;
 pub mod json_select;
@@ -34,7 +36,7 @@ mod log_line;
 mod log_select;
 pub mod marker;
 pub mod prose;
-pub mod prose_rank;
+mod prose_rank;
 pub mod router;
 pub mod search;
 pub mod text;

@@ -332,8 +332,8 @@ fn salience_scores(
 ) -> Vec<f64> {
     let central = rank::centrality(scorable.iter().map(|&i| bodies[i].as_ref()));
     let mut score = vec![0.0; units.len()];
-    for (rankpos, &i) in scorable.iter().enumerate() {
-        let position = match rankpos {
+    for (pos, &i) in scorable.iter().enumerate() {
+        let position = match pos {
             0 => 0.5,
             1 => 0.2,
             _ => 0.0,
@@ -348,7 +348,7 @@ fn salience_scores(
         } else {
             0.0
         };
-        score[i] = rank::salience(&bodies[i], &stats[i], central[rankpos]) + position + q + block;
+        score[i] = rank::salience(&bodies[i], &stats[i], central[pos]) + position + q + block;
     }
     score
 }
@@ -486,13 +486,7 @@ fn refill_small_runs(units: &[Unit], keep: &mut [Keep], min_run: usize) {
 fn is_document_list(bodies: &[Cow<'_, str>], scorable: &[usize]) -> bool {
     let docs = scorable
         .iter()
-        .filter(|&&i| {
-            let b = bodies[i].trim_start();
-            b.starts_with("Document")
-                || b.starts_with("Passage")
-                || b.starts_with("Result")
-                || b.starts_with('[')
-        })
+        .filter(|&&i| rank::is_document_header(&bodies[i]))
         .count();
     docs * 2 > scorable.len()
 }
@@ -762,6 +756,27 @@ mod tests {
         );
         assert!(out.text.starts_with("Sentence 0 is filler"));
         assert!(out.text.contains("sentences omitted"));
+    }
+
+    #[test]
+    fn markers_off_still_count_without_hash() {
+        let text = haystack();
+        let opts = Options {
+            markers: false,
+            ..Options::default()
+        };
+        let out = compress(
+            &input(&text, Some("who played the phantom of the opera")),
+            &opts,
+        )
+        .expect("compresses");
+        assert!(
+            out.text
+                .starts_with("[3 of 8 documents omitted]\nDocument [4]"),
+            "{}",
+            out.text
+        );
+        assert!(!out.text.contains("hash="));
     }
 
     #[test]

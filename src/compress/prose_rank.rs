@@ -54,7 +54,7 @@ fn heading_level(line: &str) -> Option<u8> {
     }
 }
 
-/// Starts a new record: list item, numbered item, `Document [3]`, `[3]`.
+/// Starts a new record: a list item, a numbered item or a document header.
 fn starts_record(line: &str) -> bool {
     let t = line.trim_start();
     let b = t.as_bytes();
@@ -68,17 +68,20 @@ fn starts_record(line: &str) -> bool {
     {
         return true;
     }
+    is_document_header(t)
+}
+
+/// A retrieved-document record header: `Document [3]`, `Passage 2`,
+/// `Result 1`, `[4]`.
+pub fn is_document_header(line: &str) -> bool {
+    let t = line.trim_start();
     if let Some(rest) = t.strip_prefix('[') {
         let d = rest.bytes().take_while(|c| c.is_ascii_digit()).count();
-        if d > 0 && rest.as_bytes().get(d) == Some(&b']') {
-            return true;
-        }
+        return d > 0 && rest.as_bytes().get(d) == Some(&b']');
     }
-    ["Document [", "Document ", "Passage ", "Result "]
-        .iter()
-        .any(|p| {
-            t.starts_with(p) && t[p.len()..].starts_with(|c: char| c.is_ascii_digit() || c == '[')
-        })
+    ["Document ", "Passage ", "Result "].iter().any(|p| {
+        t.starts_with(p) && t[p.len()..].starts_with(|c: char| c.is_ascii_digit() || c == '[')
+    })
 }
 
 fn is_table_row(line: &str) -> bool {

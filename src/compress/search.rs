@@ -28,7 +28,7 @@ const RARE_MIN_LEN: usize = 8;
 const RARE_MAX_LINES: u32 = 2;
 /// Share of the input (percent) that narrow-search matches and per-file
 /// examples may fill.
-const BUDGET_PCT: usize = 25;
+const BUDGET_PCT: usize = 15;
 /// Fully dropped files named in one marker note before `+N files`.
 const NOTE_FILES: usize = 12;
 
@@ -546,14 +546,8 @@ fn render(
         }
         let dropped = f.entries.len() - kept;
         if dropped > 0 {
-            let note = format!("{} in this file", f.entries.len());
             out.push_str(&marker::omitted(
-                dropped,
-                total,
-                "matches",
-                Some(&note),
-                hash,
-                markers,
+                dropped, total, "matches", None, hash, markers,
             ));
             out.push('\n');
         }
@@ -643,9 +637,7 @@ mod tests {
         assert!(out
             .text
             .contains("src/special.rs:7: let needle = frobnicate_widget(value);"));
-        assert!(out
-            .text
-            .contains("[39 of 71 matches omitted — 40 in this file; hash="));
+        assert!(out.text.contains("[39 of 71 matches omitted; hash="));
         assert!(out
             .text
             .contains("src/other.rs:1: let value = compute(value);"));

@@ -10,17 +10,18 @@
 //!
 //! Invariant: `count(t) == o200k_base().count_ordinary(t)` for every `t`
 //! (tested against tiktoken-rs on tricky strings, random strings, every
-//! Unicode class boundary and the whole corpus). tiktoken-rs spends most of
+//! Unicode class boundary and the whole corpus; the split alone is also
+//! tested against tiktoken's pattern string run by the `regex` crate). tiktoken-rs spends most of
 //! its time in its fancy-regex pre-tokeniser; here the split is a
 //! hand-written scanner ([`super::tokens_split`]), the BPE merge is a port of
 //! tiktoken's (same tie-breaking), and a per-thread cache maps repeated
-//! pieces to their count, so most pieces cost one probe. Loading the ranks
-//! takes ~200 ms, so the daemon calls [`warm_up`] on a background thread at
-//! start.
+//! pieces to their count, so most pieces cost one probe (the cache is
+//! bounded: ~1.5 MiB per thread that counts). Loading the ranks takes
+//! ~150 ms (tiktoken-rs builds its CoreBPE, which we read and drop), so the
+//! daemon calls [`warm_up`] on a background thread at start.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::OnceLock;
 
 use super::tokens_split::{Classes, Splitter};
@@ -80,7 +81,18 @@ pub fn count(text: &str) -> usize {
 struct RankTable {
     bytes: Vec<u8>,
     slots: Vec<Entry>,
+    /// Rank of every two-byte token by `b0 << 8 | b1` (`Rank::MAX` if none):
+    /// BPE starts by looking up every adjacent pair, so these are the most
+    /// frequent lookups.
+    pairs: Vec<Rank>,
+    /// One bit per hash value (a one-hash Bloom filter, ~5 % false
+    /// positives): most BPE lookups are misses, and this rejects them from
+    /// 512 KiB instead of probing the 6 MiB slot table.
+    filter: Vec<u64>,
 }
+
+/// log2 of the filter's bit count.
+const FILTER_BITS: u32 = 22;
 
 #[derive(Clone, Copy, Default)]
 struct Entry {
@@ -108,6 +120,8 @@ impl RankTable {
         let mut table = RankTable {
             bytes: Vec::with_capacity(2 << 20),
             slots: vec![Entry::default(); 1 << RANK_BITS],
+            pairs: vec![Rank::MAX; 1 << 16],
+            filter: vec![0; 1 << (FILTER_BITS - 6)],
         };
         // o200k_base has 199,998 ordinary ranks (0..=199_997) and specials
         // above; the margin costs nothing and assumes nothing about the end.
@@ -119,17 +133,26 @@ impl RankTable {
                 table.insert(&bytes, rank);
             }
         }
+        if std::env::var_os("HR_NOFILTER").is_some() {
+            table.filter.fill(u64::MAX);
+        }
         table
     }
 
     fn insert(&mut self, key: &[u8], rank: Rank) {
         let len = u16::try_from(key.len()).expect("o200k tokens are at most a few hundred bytes");
         let off = u32::try_from(self.bytes.len()).expect("o200k token bytes fit in 4 GB");
-        let (mut i, tag) = Self::home(key);
+        let h = hash_bytes(key);
+        let f = filter_bit(h);
+        self.filter[f / 64] |= 1 << (f % 64);
+        let (mut i, tag) = Self::home(h);
         while self.slots[i].len != 0 {
             i = (i + 1) & ((1 << RANK_BITS) - 1);
         }
         self.bytes.extend_from_slice(key);
+        if let [b0, b1] = key {
+            self.pairs[usize::from(*b0) << 8 | usize::from(*b1)] = rank;
+        }
         self.slots[i] = Entry {
             off,
             rank,
@@ -138,16 +161,24 @@ impl RankTable {
         };
     }
 
-    /// Home slot and tag of a key.
+    /// Home slot and tag of a key's hash.
     #[inline(always)]
-    fn home(key: &[u8]) -> (usize, u16) {
-        let h = hash_bytes(key);
+    fn home(h: u64) -> (usize, u16) {
         ((h >> (64 - RANK_BITS)) as usize, (h >> 20) as u16)
     }
 
     #[inline]
     fn get(&self, key: &[u8]) -> Option<Rank> {
-        let (mut i, tag) = Self::home(key);
+        if let [b0, b1] = key {
+            let rank = self.pairs[usize::from(*b0) << 8 | usize::from(*b1)];
+            return (rank != Rank::MAX).then_some(rank);
+        }
+        let h = hash_bytes(key);
+        let f = filter_bit(h);
+        if self.filter[f / 64] & (1 << (f % 64)) == 0 {
+            return None;
+        }
+        let (mut i, tag) = Self::home(h);
         loop {
             let e = self.slots[i];
             if e.len == 0 {
@@ -176,9 +207,9 @@ thread_local! {
 /// Longest piece kept inline in the direct-mapped cache (3 words).
 const SLOT_KEY: usize = 24;
 /// log2 of the direct-mapped slots per thread (32 bytes each).
-const SLOT_BITS: u32 = 15;
+const SLOT_BITS: u32 = 14;
 /// Budget of bytes held by the cache of longer pieces, per thread.
-const LONG_BYTES: usize = 4 << 20;
+const LONG_BYTES: usize = 1 << 20;
 
 #[derive(Clone, Copy, Default)]
 struct Slot {
@@ -194,7 +225,9 @@ struct Slot {
 /// in a map that is cleared when it holds too many bytes. Both are bounded.
 struct PieceCache {
     slots: Vec<Slot>,
-    long: HashMap<Box<[u8]>, u32, BuildHasherDefault<BytesHasher>>,
+    /// std's keyed SipHash here: the keys come from the text, and a weak
+    /// hash would let a crafted input make every long piece collide.
+    long: HashMap<Box<[u8]>, u32>,
     long_bytes: usize,
 }
 
@@ -202,7 +235,7 @@ impl PieceCache {
     fn new() -> Self {
         PieceCache {
             slots: Vec::new(),
-            long: HashMap::default(),
+            long: HashMap::new(),
             long_bytes: 0,
         }
     }
@@ -276,6 +309,13 @@ fn load_word(s: &[u8], start: usize, n: usize) -> u64 {
     u64::from_le_bytes(w)
 }
 
+/// Filter bit of a hash: remixed, since the slot index and tag already use
+/// the hash's best bits.
+#[inline(always)]
+fn filter_bit(h: u64) -> usize {
+    ((h ^ (h >> 29)).wrapping_mul(0xbf58_476d_1ce4_e5b9) >> (64 - FILTER_BITS)) as usize
+}
+
 const FX_SEED: u64 = 0xf135_7aea_2e62_a9c5;
 
 #[inline(always)]
@@ -312,27 +352,6 @@ fn hash_bytes(bytes: &[u8]) -> u64 {
         h = fx_add(h, read_u64(bytes, len - 8));
     }
     h
-}
-
-/// [`hash_bytes`] as a `Hasher`, for the map of long pieces (std's SipHash
-/// would cost more than the lookup saves).
-#[derive(Default)]
-struct BytesHasher(u64);
-
-impl Hasher for BytesHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        self.0 = fx_add(self.0, hash_bytes(bytes));
-    }
-
-    fn write_usize(&mut self, _len: usize) {
-        // `[u8]` hashes its length first; `hash_bytes` already mixes it in.
-    }
-
-    fn finish(&self) -> u64 {
-        // hashbrown takes bucket bits from the low end; the multiply leaves
-        // the best bits high.
-        self.0.rotate_left(26)
-    }
 }
 
 /// `a == b` for slices of equal length, with word loads instead of a libc
@@ -375,6 +394,7 @@ fn read_u32(b: &[u8], i: usize) -> u32 {
 
 /// Tokens of one pre-tokenised piece, as tiktoken's `encode_ordinary`: one if
 /// the piece is a token, else the BPE merge.
+#[inline(never)]
 fn piece_tokens(ranks: &RankTable, piece: &[u8]) -> usize {
     if piece.len() == 1 || ranks.get(piece).is_some() {
         return 1;
@@ -394,22 +414,27 @@ fn rank_of(ranks: &RankTable, bytes: &[u8]) -> Rank {
 /// Port of tiktoken's `_byte_pair_merge` (pieces < 100 bytes), returning the
 /// number of parts. Lowest rank merges first; among equal ranks (same pair
 /// of bytes) the leftmost.
+#[inline(never)]
 fn merge_small(ranks: &RankTable, piece: &[u8]) -> usize {
-    // (start, rank of the pair starting here)
-    let mut parts: Vec<(usize, Rank)> = Vec::with_capacity(piece.len() + 1);
+    // (start, rank of the pair starting here), on the stack: pieces here
+    // are < 100 bytes, so at most 101 parts.
+    let mut parts = [(0u32, Rank::MAX); 101];
+    let mut len = 0;
     let mut min_rank = (Rank::MAX, usize::MAX);
     for i in 0..piece.len() - 1 {
         let rank = rank_of(ranks, &piece[i..i + 2]);
         if rank < min_rank.0 {
             min_rank = (rank, i);
         }
-        parts.push((i, rank));
+        parts[len] = (i as u32, rank);
+        len += 1;
     }
-    parts.push((piece.len() - 1, Rank::MAX));
-    parts.push((piece.len(), Rank::MAX));
-    let get_rank = |parts: &Vec<(usize, Rank)>, i: usize| {
+    parts[len] = ((piece.len() - 1) as u32, Rank::MAX);
+    parts[len + 1] = (piece.len() as u32, Rank::MAX);
+    len += 2;
+    let get_rank = |parts: &[(u32, Rank)], i: usize| {
         if i + 3 < parts.len() {
-            rank_of(ranks, &piece[parts[i].0..parts[i + 3].0])
+            rank_of(ranks, &piece[parts[i].0 as usize..parts[i + 3].0 as usize])
         } else {
             Rank::MAX
         }
@@ -417,18 +442,19 @@ fn merge_small(ranks: &RankTable, piece: &[u8]) -> usize {
     while min_rank.0 != Rank::MAX {
         let i = min_rank.1;
         if i > 0 {
-            parts[i - 1].1 = get_rank(&parts, i - 1);
+            parts[i - 1].1 = get_rank(&parts[..len], i - 1);
         }
-        parts[i].1 = get_rank(&parts, i);
-        parts.remove(i + 1);
+        parts[i].1 = get_rank(&parts[..len], i);
+        parts.copy_within(i + 2..len, i + 1);
+        len -= 1;
         min_rank = (Rank::MAX, usize::MAX);
-        for (i, &(_, rank)) in parts[..parts.len() - 1].iter().enumerate() {
+        for (i, &(_, rank)) in parts[..len - 1].iter().enumerate() {
             if rank < min_rank.0 {
                 min_rank = (rank, i);
             }
         }
     }
-    parts.len() - 1
+    len - 1
 }
 
 /// Port of tiktoken's `_byte_pair_merge_large` (heap-based, pieces >= 100

@@ -242,7 +242,7 @@ async fn status(
     style: Style,
 ) -> Result<(), tonic::Status> {
     let s = client.status(pb::StatusRequest {}).await?.into_inner();
-    let totals = s.totals.clone().unwrap_or_default();
+    let totals = s.totals.unwrap_or_default();
     let overhead = s.overhead.unwrap_or_default();
     if as_json {
         let config: serde_json::Map<String, serde_json::Value> = s
@@ -350,7 +350,7 @@ async fn stats(
 }
 
 fn print_update(u: &pb::StatsUpdate, as_json: bool, style: Style, live: bool) {
-    let t = u.totals.clone().unwrap_or_default();
+    let t = u.totals.unwrap_or_default();
     let o = u.overhead.unwrap_or_default();
     if as_json {
         let v = json!({
