@@ -16,12 +16,14 @@
 //! - [`config`]: flags, `headroom.toml`, env, validation, live snapshots.
 //! - [`provider`]: providers, API formats and routing.
 //! - [`admission`], [`budget`], [`stats`], [`request_log`]: plain state
-//!   behind the actors.
+//!   behind the actors; [`ratelimit`] (per-client rpm/tpm) and [`cache`]
+//!   (response cache) are plain state used by the request path.
 //! - [`corpus`]: the retention corpus reader used by tests and the report.
 
 pub mod actors;
 pub mod admission;
 pub mod budget;
+pub mod cache;
 pub mod ccr;
 pub mod compress;
 pub mod config;
@@ -31,6 +33,7 @@ pub mod error;
 pub mod http;
 pub mod pipeline;
 pub mod provider;
+pub mod ratelimit;
 pub mod request_log;
 pub mod retrieve;
 pub mod server;

@@ -52,6 +52,10 @@ pub struct Services {
     pub budget: Addr<BudgetActor>,
     pub log: Addr<LogWriter>,
     pub stats: Addr<StatsActor>,
+    /// Originals of lossy drops (CCR).
+    pub store: Arc<dyn crate::ccr::Store>,
+    /// Mixed-turn retrieve calls waiting to be put back.
+    pub pending: Arc<crate::retrieve::pending::Pending>,
     /// A request log file is open (`--log-file` without `--stateless`).
     pub log_enabled: bool,
     pub started: Instant,
@@ -207,7 +211,8 @@ pub async fn run(
             256 * 1024 * 1024,
         )),
     };
-    let pipeline = Arc::new(Pipeline::new(store.clone()));
+    let pending = Arc::new(crate::retrieve::pending::Pending::new());
+    let pipeline = Arc::new(Pipeline::with_pending(store.clone(), pending.clone()));
     let compressor = SyncArbiter::start(config.compression_workers, move || {
         CompressionWorker::new(pipeline.clone())
     });
@@ -220,6 +225,8 @@ pub async fn run(
         budget,
         log: log.clone(),
         stats,
+        store,
+        pending,
         log_enabled,
         started,
         listen: listen.clone(),

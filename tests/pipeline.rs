@@ -390,3 +390,23 @@ fn past_the_deadline_new_blocks_pass_and_stay_passed() {
         "a block forwarded uncompressed was compressed later"
     );
 }
+
+#[test]
+fn gemini_function_responses_are_compressed() {
+    let log: String = (0..400)
+        .map(|i| format!("   Compiling crate-{i} v0.{i}.0 (/home/dev/work/crates/crate-{i})\n"))
+        .collect::<String>()
+        + "error[E0308]: mismatched types\n";
+    let body = serde_json::to_string(&serde_json::json!({
+        "contents": [
+            {"role": "user", "parts": [{"text": "Why does the build fail?"}]},
+            {"role": "model", "parts": [{"functionCall": {"name": "run", "args": {"command": "cargo build"}}}]},
+            {"role": "user", "parts": [{"functionResponse": {"name": "run", "response": {"output": log}}}]}
+        ]
+    }))
+    .unwrap();
+    let (p, _) = pipeline();
+    let out = p.run(&job(ApiFormat::GeminiGenerate, &body, &Settings::default()));
+    assert!(out.body.is_some(), "{:?}", out.error);
+    assert!(out.retrieve);
+}

@@ -12,6 +12,14 @@ pub struct BudgetActor {
     ledger: Ledger,
 }
 
+impl BudgetActor {
+    /// An actor over `ledger` (built from the config, with the sled store
+    /// unless `--stateless`).
+    pub fn new(ledger: Ledger) -> BudgetActor {
+        BudgetActor { ledger }
+    }
+}
+
 impl Actor for BudgetActor {
     type Context = Context<Self>;
 
@@ -24,7 +32,7 @@ impl Handler<Reserve> for BudgetActor {
     type Result = Result<ReservationId, Denied>;
 
     fn handle(&mut self, msg: Reserve, _: &mut Self::Context) -> Self::Result {
-        self.ledger.reserve(msg.estimate_usd)
+        self.ledger.reserve(&msg.model, msg.estimate_usd)
     }
 }
 

@@ -56,6 +56,8 @@ pub struct Compress(pub Job);
 #[derive(Message)]
 #[rtype(result = "Result<ReservationId, Denied>")]
 pub struct Reserve {
+    /// The request's model (for the per-model breakdown).
+    pub model: String,
     pub estimate_usd: f64,
 }
 

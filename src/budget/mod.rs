@@ -1,61 +1,142 @@
-//! Spend accounting: reserve an estimate before forwarding, settle on the
-//! provider-reported usage, release on failure.
+//! Spend accounting: what a request costs and whether the cap lets it in.
+//! Reserve an estimate before forwarding, settle on the provider-reported
+//! usage, release on failure (invariant 7: budgets hold under concurrency).
 //!
-//! This is the seam the request path already calls through
-//! `actors::budget::BudgetActor`; the ledger below only counts. Caps,
-//! windows, prices and persistence arrive with the budget issue (the
-//! `--budget` flag is reported "not active yet" until then).
+//! Plain logic, no actix: `actors::budget::BudgetActor` owns the
+//! [`Ledger`]; the proxy handler and the response tap use the rest.
+//!
+//! - [`prices`]: the embedded price table and model-name resolution;
+//! - [`usage`]: usage from JSON bodies and SSE streams, normalised;
+//! - [`include_usage`]: ask OpenAI chat streams for usage, hide the extra;
+//! - [`sse`]: incremental SSE event splitting;
+//! - [`ledger`]: windows, cap, reservations; [`store`]: persistence.
 
 pub mod include_usage;
+pub mod ledger;
 pub mod prices;
 pub mod sse;
+pub mod store;
 pub mod usage;
 
-/// A reservation handed out by [`Ledger::reserve`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ReservationId(pub u64);
+pub use ledger::{BudgetSnapshot, Clock, Denied, Ledger, ReservationId, SystemClock};
+pub use prices::{cost, price, Cost, Priced, Rates};
+pub use store::{LedgerStore, MemoryLedgerStore, SledLedgerStore};
+pub use usage::{SseUsage, Usage};
 
-/// Why a reservation was refused.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum Denied {
-    #[error("headroomd budget exhausted: spent ${spent:.4} of ${cap:.4} this {period}; resets in {retry_after_secs} s")]
-    OverBudget {
-        spent: f64,
-        cap: f64,
-        period: &'static str,
-        retry_after_secs: u64,
-    },
+/// Output tokens reserved for a request: its own limit, capped here so one
+/// request asking for 64k tokens does not hold the whole budget.
+pub const OUTPUT_ESTIMATE_CAP: u64 = 4096;
+
+/// Output tokens reserved when the request sets no limit.
+pub const DEFAULT_OUTPUT_ESTIMATE: u64 = 4096;
+
+/// The request's output limit: `max_tokens` (Anthropic, OpenAI chat),
+/// `max_completion_tokens` (OpenAI chat), `max_output_tokens` (Responses)
+/// or `generationConfig.maxOutputTokens` (Gemini).
+pub fn max_output_tokens(body: &[u8]) -> Option<u64> {
+    #[derive(serde::Deserialize)]
+    struct Limits {
+        max_tokens: Option<u64>,
+        max_completion_tokens: Option<u64>,
+        max_output_tokens: Option<u64>,
+        #[serde(rename = "generationConfig")]
+        generation_config: Option<GenerationConfig>,
+    }
+    #[derive(serde::Deserialize)]
+    struct GenerationConfig {
+        #[serde(rename = "maxOutputTokens")]
+        max_output_tokens: Option<u64>,
+    }
+    let l: Limits = serde_json::from_slice(body).ok()?;
+    l.max_completion_tokens
+        .or(l.max_tokens)
+        .or(l.max_output_tokens)
+        .or(l.generation_config.and_then(|g| g.max_output_tokens))
 }
 
-/// Open reservations and settled spend.
-#[derive(Debug, Default)]
-pub struct Ledger {
-    next: u64,
-    open: usize,
-    settled_usd: f64,
+/// Output tokens to reserve for a request whose limit is `max_output`.
+pub fn output_estimate(max_output: Option<u64>) -> u64 {
+    max_output.map_or(DEFAULT_OUTPUT_ESTIMATE, |m| m.min(OUTPUT_ESTIMATE_CAP))
 }
 
-impl Ledger {
-    pub fn reserve(&mut self, _estimate_usd: f64) -> Result<ReservationId, Denied> {
-        self.next += 1;
-        self.open += 1;
-        Ok(ReservationId(self.next))
+/// The reservation for a request: its input tokens (after compression) at
+/// the uncached input price, plus [`output_estimate`] at the output price.
+/// Treating all input as uncached over-reserves when the prompt cache hits;
+/// settlement corrects it.
+pub fn estimate(model: &str, input_tokens: u64, max_output: Option<u64>) -> Cost {
+    let u = Usage {
+        input_tokens,
+        output_tokens: output_estimate(max_output),
+        ..Usage::default()
+    };
+    cost(model, &u)
+}
+
+/// What to settle a request on: the provider's final usage when it came;
+/// for a stream that ended early, the larger of what it reported so far and
+/// the estimate (the provider bills the tokens it produced, which headroomd
+/// did not see); the estimate when nothing was reported.
+pub fn settle_cost(estimate: Cost, reported: Option<Cost>, is_final: bool) -> Cost {
+    match reported {
+        Some(r) if is_final => r,
+        Some(r) => Cost {
+            usd: r.usd.max(estimate.usd),
+            estimated: true,
+        },
+        None => Cost {
+            usd: estimate.usd,
+            estimated: true,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_every_output_limit() {
+        assert_eq!(max_output_tokens(br#"{"max_tokens":100}"#), Some(100));
+        assert_eq!(
+            max_output_tokens(br#"{"max_tokens":100,"max_completion_tokens":50}"#),
+            Some(50)
+        );
+        assert_eq!(max_output_tokens(br#"{"max_output_tokens":7}"#), Some(7));
+        assert_eq!(
+            max_output_tokens(br#"{"generationConfig":{"maxOutputTokens":9}}"#),
+            Some(9)
+        );
+        assert_eq!(max_output_tokens(br#"{"model":"x"}"#), None);
+        assert_eq!(max_output_tokens(b"nope"), None);
     }
 
-    pub fn settle(&mut self, _id: ReservationId, cost_usd: f64) {
-        self.open = self.open.saturating_sub(1);
-        self.settled_usd += cost_usd;
+    #[test]
+    fn output_estimate_is_bounded() {
+        assert_eq!(output_estimate(Some(100)), 100);
+        assert_eq!(output_estimate(Some(64_000)), OUTPUT_ESTIMATE_CAP);
+        assert_eq!(output_estimate(None), DEFAULT_OUTPUT_ESTIMATE);
     }
 
-    pub fn release(&mut self, _id: ReservationId) {
-        self.open = self.open.saturating_sub(1);
+    #[test]
+    fn estimate_prices_input_and_bounded_output() {
+        let c = estimate("claude-sonnet-4-5", 10_000, Some(64_000));
+        let want = 10_000.0 * 3e-6 + 4096.0 * 15e-6;
+        assert!((c.usd - want).abs() < 1e-12);
+        assert!(!c.estimated);
     }
 
-    pub fn spent(&self) -> f64 {
-        self.settled_usd
-    }
-
-    pub fn open_reservations(&self) -> usize {
-        self.open
+    #[test]
+    fn settle_cost_rules() {
+        let est = Cost {
+            usd: 0.5,
+            estimated: false,
+        };
+        let rep = Cost {
+            usd: 0.2,
+            estimated: false,
+        };
+        assert_eq!(settle_cost(est, Some(rep), true), rep);
+        assert_eq!(settle_cost(est, Some(rep), false).usd, 0.5);
+        assert!(settle_cost(est, None, false).estimated);
     }
 }

@@ -287,16 +287,12 @@ impl Table {
                 return self.found(i, false);
             }
         }
-        if let Some(&i) = self
-            .canonical
-            .get(&canon)
-            .or_else(|| self.undated.get(&canon))
-        {
+        if let Some(i) = self.lookup(&canon) {
             return self.found(i, false);
         }
         let mut stripped = canon.clone();
         while let Some(s) = strip_version(&stripped) {
-            if let Some(&i) = self.canonical.get(&s).or_else(|| self.undated.get(&s)) {
+            if let Some(i) = self.lookup(&s) {
                 return self.found(i, false);
             }
             stripped = s;
@@ -315,6 +311,16 @@ impl Table {
             rates: DEFAULT_RATES,
             estimated: true,
             resolved: "default".into(),
+        }
+    }
+
+    /// A canonical name, or the undated name of a dated entry, whichever
+    /// comes from the preferred provider (the canonical one on a tie).
+    fn lookup(&self, key: &str) -> Option<usize> {
+        match (self.canonical.get(key), self.undated.get(key)) {
+            (Some(&c), Some(&u)) if self.entries[u].rank < self.entries[c].rank => Some(u),
+            (Some(&c), _) => Some(c),
+            (None, u) => u.copied(),
         }
     }
 

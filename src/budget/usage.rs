@@ -238,8 +238,12 @@ impl SseUsage {
         let data = &*ev.data;
         // Parse only events that can carry usage, plus the first ones until
         // the model is known: content deltas are the bulk of a stream.
-        let interesting = memchr::memmem::find(data, b"sage").is_some()
-            || memchr::memmem::find(data, b"response.").is_some();
+        let has = |needle: &[u8]| memchr::memmem::find(data, needle).is_some();
+        let interesting = has(b"sage")
+            || (self.format == ApiFormat::OpenAiResponses
+                && (has(b"response.completed")
+                    || has(b"response.incomplete")
+                    || has(b"response.failed")));
         if !interesting && self.model.is_some() {
             return;
         }

@@ -14,100 +14,36 @@ use super::html_parse::{collapse, decode_all, entity, find_ci, parse_tag, Tag};
 use super::{marker, prose, Input, Options, Output};
 
 /// Elements whose content is dropped whole.
+#[rustfmt::skip]
 const DROP: &[&str] = &[
     "script", "style", "noscript", "svg", "template", "iframe", "object", "canvas", "nav", "aside",
     "footer", "select", "textarea", "head", "math", "dialog",
 ];
 /// Elements that end the current line.
+#[rustfmt::skip]
 const BLOCK: &[&str] = &[
-    "p",
-    "div",
-    "section",
-    "article",
-    "main",
-    "header",
-    "footer",
-    "nav",
-    "aside",
-    "ul",
-    "ol",
-    "li",
-    "dl",
-    "dt",
-    "dd",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "pre",
-    "blockquote",
-    "table",
-    "thead",
-    "tbody",
-    "tfoot",
-    "tr",
-    "form",
-    "fieldset",
-    "figure",
-    "figcaption",
-    "hr",
-    "br",
-    "address",
-    "details",
-    "summary",
-    "center",
-    "body",
-    "html",
-    "caption",
-    "legend",
-    "option",
+    "p", "div", "section", "article", "main", "header", "footer", "nav", "aside", "ul", "ol", "li",
+    "dl", "dt", "dd", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "blockquote", "table", "thead",
+    "tbody", "tfoot", "tr", "form", "fieldset", "figure", "figcaption", "hr", "br", "address",
+    "details", "summary", "center", "body", "html", "caption", "legend", "option",
 ];
 /// Elements that never have a closing tag.
+#[rustfmt::skip]
 const VOID: &[&str] = &[
     "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
     "track", "wbr",
 ];
 /// Class/id words that mark page chrome rather than content.
+#[rustfmt::skip]
 const CHROME: &[&str] = &[
-    "nav",
-    "navbar",
-    "navigation",
-    "menu",
-    "sidebar",
-    "footer",
-    "breadcrumb",
-    "breadcrumbs",
-    "cookie",
-    "cookies",
-    "banner",
-    "advert",
-    "ads",
-    "share",
-    "social",
-    "skip",
-    "toc-sidebar",
+    "nav", "navbar", "navigation", "menu", "sidebar", "footer", "breadcrumb", "breadcrumbs",
+    "cookie", "cookies", "banner", "advert", "ads", "share", "social", "skip",
 ];
 /// Question words that mean the markup itself matters.
+#[rustfmt::skip]
 const MARKUP_WORDS: &[&str] = &[
-    "html",
-    "css",
-    "markup",
-    "selector",
-    "selectors",
-    "classname",
-    "attribute",
-    "attributes",
-    "dom",
-    "xpath",
-    "scrape",
-    "scraper",
-    "scraping",
-    "stylesheet",
-    "tag",
-    "tags",
-    "div",
+    "html", "css", "markup", "selector", "selectors", "classname", "attribute", "attributes",
+    "dom", "xpath", "scrape", "scraper", "scraping", "stylesheet", "tag", "tags", "div",
 ];
 
 /// True for an HTML document: a doctype or `<html` at the start (after HTTP
@@ -186,6 +122,7 @@ pub fn compress(input: &Input<'_>, opts: &Options) -> Option<Output> {
     }
     let (headers, body) = split_http_headers(input.text);
     let extracted = extract(body);
+    // Nothing extracted (a script-only shell): keep the original.
     if extracted.trim().is_empty() {
         return None;
     }
@@ -224,6 +161,10 @@ pub fn compress(input: &Input<'_>, opts: &Options) -> Option<Output> {
     } else {
         extracted
     };
+    // Almost nothing removed (hardly any markup): not worth a lossy marker.
+    if body_text.len() * 10 >= body.len() * 9 {
+        return None;
+    }
     let mut text = String::with_capacity(head.len() + kept_bytes + 2);
     text.push_str(&head);
     text.push('\n');

@@ -12,8 +12,9 @@
 //! `json_select`: row/key selection with inline marker strings, dropped
 //! link bundles and nulls counted in one `"_omitted_fields"` member, long
 //! strings cut, and boring HTTP headers replaced by one marker line (the
-//! status line, `location`, `link`, `retry-after`, rate-limit and
-//! content-type headers are always kept verbatim).
+//! status line, `location`, `link`, `retry-after`, `content-type`, auth
+//! and deprecation headers are always kept verbatim; of the rate-limit
+//! headers only the remaining count, or all of them when quota runs low).
 //!
 //! Invariants: when the input body is valid JSON every emitted body is
 //! valid JSON (markers are JSON strings or members); output is a pure
@@ -116,7 +117,25 @@ pub fn looks_like(input: &Input<'_>) -> bool {
     if !(t.starts_with('{') || t.starts_with('[') || t.starts_with("HTTP/")) {
         return false;
     }
-    parse_input(input.text).is_some_and(|p| !p.docs.is_empty() || p.blocks.len() == 1)
+    // Validate without building the tree: `compress` parses for real.
+    let text = input.text.strip_prefix('\u{feff}').unwrap_or(input.text);
+    let Some((blocks, body)) = split_http(text) else {
+        return false;
+    };
+    let trimmed = body.trim_start();
+    if trimmed.is_empty() {
+        return blocks.len() == 1;
+    }
+    if !trimmed.starts_with(['{', '[']) {
+        return false;
+    }
+    let mut p = Parser::new(body);
+    while !p.skip_ws() {
+        if p.skip_value() != Some(true) {
+            return false;
+        }
+    }
+    true
 }
 
 /// Headers a reader acts on: redirects, pagination, back-off, rate limits,
@@ -648,6 +667,15 @@ mod tests {
             if let Some(out) = compress(&input(&src, None), &Options::default()) {
                 parses(&out.text);
             }
+            proptest::prop_assert!(looks_like(&input(&src, None)));
+            // The cheap sniff agrees with the real parser on cut input.
+            let mut cut = src.len() * 2 / 3;
+            while !src.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            let part = &src[..cut];
+            let parsed = parse_input(part).is_some_and(|p| !p.docs.is_empty());
+            proptest::prop_assert_eq!(looks_like(&input(part, None)), parsed);
         }
     }
 }

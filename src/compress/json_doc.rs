@@ -200,6 +200,97 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// Check one value without building it (what `value` would accept);
+    /// returns whether it was a container. Used to sniff large inputs
+    /// cheaply.
+    pub fn skip_value(&mut self) -> Option<bool> {
+        let b = self.src.as_bytes();
+        // Open containers, innermost last: true for objects.
+        let mut stack: Vec<bool> = Vec::new();
+        let mut container = false;
+        loop {
+            // Expect a value here.
+            self.skip_ws();
+            match self.peek()? {
+                b'{' | b'[' => {
+                    container = container || stack.is_empty();
+                    let obj = b[self.pos] == b'{';
+                    self.pos += 1;
+                    if stack.len() >= MAX_DEPTH {
+                        return None;
+                    }
+                    self.skip_ws();
+                    let close = if obj { b'}' } else { b']' };
+                    if self.peek()? == close {
+                        self.pos += 1;
+                    } else {
+                        stack.push(obj);
+                        if obj {
+                            self.key()?;
+                        }
+                        continue;
+                    }
+                }
+                b'"' => {
+                    self.string()?;
+                }
+                b't' => {
+                    self.literal("true", Val::Null)?;
+                }
+                b'f' => {
+                    self.literal("false", Val::Null)?;
+                }
+                b'n' => {
+                    self.literal("null", Val::Null)?;
+                }
+                b'-' | b'0'..=b'9' => {
+                    self.number()?;
+                }
+                _ => return None,
+            }
+            // After a value: a comma, or close containers.
+            loop {
+                let Some(&obj) = stack.last() else {
+                    return Some(container);
+                };
+                self.skip_ws();
+                match self.peek()? {
+                    b',' => {
+                        self.pos += 1;
+                        if obj {
+                            self.key()?;
+                        }
+                        break;
+                    }
+                    b'}' if obj => {
+                        self.pos += 1;
+                        stack.pop();
+                    }
+                    b']' if !obj => {
+                        self.pos += 1;
+                        stack.pop();
+                    }
+                    _ => return None,
+                }
+            }
+        }
+    }
+
+    /// `"key" :` inside an object.
+    fn key(&mut self) -> Option<()> {
+        self.skip_ws();
+        if self.peek()? != b'"' {
+            return None;
+        }
+        self.string()?;
+        self.skip_ws();
+        if self.peek()? != b':' {
+            return None;
+        }
+        self.pos += 1;
+        Some(())
+    }
+
     fn literal(&mut self, word: &str, v: Val<'a>) -> Option<Val<'a>> {
         if self.src.as_bytes()[self.pos..].starts_with(word.as_bytes()) {
             self.pos += word.len();
@@ -477,6 +568,33 @@ mod tests {
         ] {
             assert!(parse(bad).is_none(), "{bad:?} should be rejected");
         }
+    }
+
+    #[test]
+    fn skip_value_agrees_with_value() {
+        let cases = [
+            r#"{"a":[1,{"b":null}],"c":"x\"y"}"#,
+            "[]",
+            "{}",
+            "[1,2,[3,[4]]]",
+            "\"s\"",
+            "12",
+            "[1,]",
+            "{\"a\"}",
+            "{\"a\":}",
+            "[",
+            "{\"a\":1,}",
+            "[1 2]",
+            "{1:2}",
+            "nul",
+        ];
+        for c in cases {
+            let full = Parser::new(c).value().map(|v| !v.is_scalar());
+            let mut p = Parser::new(c);
+            assert_eq!(p.skip_value(), full, "{c}");
+        }
+        let deep = "[".repeat(100_000);
+        assert!(Parser::new(&deep).skip_value().is_none());
     }
 
     #[test]

@@ -7,11 +7,15 @@
 //! matching the user's query; each dropped run becomes one marker string
 //! element in place (`"[40 of 50 rows omitted; hash=…]"`). Large map-like
 //! objects (many keys of one value type, e.g. a key/value store) are
-//! treated the same way with one `"_omitted"` member. Hypermedia link
-//! bundles (objects with three or more URL fields), `null` members and
-//! URL templates are dropped and counted for one document-level marker;
-//! very long strings are cut with a marker inside the string. Everything
-//! stays valid JSON, and error objects are never thinned.
+//! treated the same way with one `"_omitted"` member. Low-value members
+//! are dropped and counted for one document-level marker: `null` and `""`
+//! values, URL templates, all but the primary links of link bundles
+//! (objects with three or more URL fields), the links of embedded
+//! references to other resources (`"user": {"login": …, "url": …}`),
+//! opaque ids (`node_id`, padded base64) and all-zero counter objects.
+//! Members a query term names are always kept. Very long strings are cut
+//! with a marker inside the string. Everything stays valid JSON, and error
+//! members are never thinned.
 
 use std::borrow::Cow;
 
@@ -45,7 +49,7 @@ pub struct Ctx<'q> {
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Stats {
     pub keys_total: usize,
-    /// Members dropped as links, URL templates or nulls.
+    /// Low-value members dropped (links, nulls, opaque ids, zero counters).
     pub keys_dropped: usize,
     /// True when any row, map key or string byte was dropped (those carry
     /// their own markers).
@@ -340,15 +344,25 @@ fn int_of(v: &Val<'_>) -> Option<i64> {
 
 /// True when one member says "something went wrong".
 fn is_error_member(key: &str, v: &Val<'_>) -> bool {
-    let k = key.to_ascii_lowercase();
+    // Keys worth a look are short; skip the lower-casing for the rest.
+    if key.len() > 12 {
+        return false;
+    }
+    let mut buf = [0u8; 12];
+    let k = &mut buf[..key.len()];
+    k.copy_from_slice(key.as_bytes());
+    k.make_ascii_lowercase();
+    let Ok(k) = std::str::from_utf8(k) else {
+        return false;
+    };
     if matches!(
-        k.as_str(),
+        k,
         "error" | "errors" | "err" | "exception" | "failure" | "failures" | "fault" | "panic"
     ) && truthy(v)
     {
         return true;
     }
-    if STATUS_KEYS.contains(&k.as_str()) {
+    if STATUS_KEYS.contains(&k) {
         if let Some(s) = v.as_str() {
             let s = s.to_ascii_lowercase();
             if ERROR_VALUES.contains(&s.as_str()) || s.contains("fail") || s.contains("error") {
@@ -357,20 +371,20 @@ fn is_error_member(key: &str, v: &Val<'_>) -> bool {
         }
     }
     if matches!(
-        k.as_str(),
+        k,
         "status" | "status_code" | "statuscode" | "http_status" | "httpstatus" | "code"
     ) && int_of(v).is_some_and(|c| (400..=599).contains(&c))
     {
         return true;
     }
     if matches!(
-        k.as_str(),
+        k,
         "exit_code" | "exitcode" | "returncode" | "return_code" | "exit_status"
     ) && int_of(v).is_some_and(|c| c != 0)
     {
         return true;
     }
-    matches!(k.as_str(), "ok" | "success" | "passed" | "succeeded") && *v == Val::Bool(false)
+    matches!(k, "ok" | "success" | "passed" | "succeeded") && *v == Val::Bool(false)
 }
 
 /// True when an array item (or map value) reports an error, looking one

@@ -25,6 +25,11 @@ fn keeps_objects(key: &str) -> bool {
     k.contains("error") || k.contains("failure") || k.contains("problem") || k == "warnings"
 }
 
+/// `keeps_objects` for a member, checked only when it holds an array.
+fn keeps_member(key: &str, v: &Val<'_>) -> bool {
+    matches!(v, Val::Arr(_)) && keeps_objects(key)
+}
+
 /// Rewrite every eligible array of objects under `v` as a table.
 pub fn tablify(v: Val<'_>) -> Val<'_> {
     tablify_in(v, false)
@@ -36,7 +41,7 @@ fn tablify_in(v: Val<'_>, errorish_parent: bool) -> Val<'_> {
             members
                 .into_iter()
                 .map(|(k, v)| {
-                    let keep = keeps_objects(&k);
+                    let keep = keeps_member(&k, &v);
                     (k, tablify_in(v, keep))
                 })
                 .collect(),
@@ -72,8 +77,23 @@ enum Slot {
     Nested(Spec),
 }
 
+/// Columns of one object level, in the first item's key order.
 struct Spec {
-    slots: HashMap<String, Slot>,
+    /// Dotted path of this level (`""` at the top), for extras' names.
+    prefix: String,
+    keys: Vec<(String, Slot)>,
+    index: HashMap<String, usize>,
+}
+
+impl Spec {
+    /// Slot of member `key` found at position `pos` of its object; items
+    /// usually share the first item's key order, so try that first.
+    fn slot(&self, key: &str, pos: usize) -> Option<&Slot> {
+        match self.keys.get(pos) {
+            Some((k, slot)) if k == key => Some(slot),
+            _ => self.index.get(key).map(|&i| &self.keys[i].1),
+        }
+    }
 }
 
 type Members<'v, 'a> = &'v [(Cow<'a, str>, Val<'a>)];
@@ -82,9 +102,23 @@ fn has_dup_keys(members: &[(Cow<'_, str>, Val<'_>)]) -> bool {
     if members.len() < 2 {
         return false;
     }
+    if members.len() <= 16 {
+        return members
+            .iter()
+            .enumerate()
+            .any(|(i, (k, _))| members[i + 1..].iter().any(|(k2, _)| k2 == k));
+    }
     let mut keys: Vec<&str> = members.iter().map(|(k, _)| k.as_ref()).collect();
     keys.sort_unstable();
     keys.windows(2).any(|w| w[0] == w[1])
+}
+
+/// Member `key` of `m`, looking at position `pos` first.
+fn member<'v, 'a>(m: Members<'v, 'a>, key: &str, pos: usize) -> Option<&'v Val<'a>> {
+    match m.get(pos) {
+        Some((k, v)) if k == key => Some(v),
+        _ => m.iter().find(|(k, _)| k == key).map(|(_, v)| v),
+    }
 }
 
 /// The object members of `v` when it can be flattened into columns.
@@ -107,68 +141,76 @@ fn build_spec(
     flatten: bool,
     columns: &mut Vec<String>,
 ) -> Spec {
-    let mut slots = HashMap::new();
-    let Some(first) = objs.first() else {
-        return Spec { slots };
+    let mut spec = Spec {
+        prefix: prefix.to_string(),
+        keys: Vec::new(),
+        index: HashMap::new(),
     };
-    // Index each object's keys once so "in every item" is cheap.
-    let maps: Vec<HashMap<&str, &Val<'_>>> = objs[1..]
+    let Some(first) = objs.first() else {
+        return spec;
+    };
+    // Wide objects: index their keys once instead of scanning per key.
+    let wide: Vec<Option<HashMap<&str, &Val<'_>>>> = objs[1..]
         .iter()
-        .map(|m| m.iter().map(|(k, v)| (k.as_ref(), v)).collect())
+        .map(|m| (m.len() > 32).then(|| m.iter().map(|(k, v)| (k.as_ref(), v)).collect()))
         .collect();
-    for (key, v0) in first.iter() {
-        let key: &str = key.as_ref();
-        if !maps.iter().all(|m| m.contains_key(key)) {
-            continue;
+    let lookup = |r: usize, key: &str, pos: usize| -> Option<&Val<'_>> {
+        match &wide[r] {
+            Some(map) => map.get(key).copied(),
+            None => member(objs[r + 1], key, pos),
         }
+    };
+    for (pos, (key, v0)) in first.iter().enumerate() {
+        let key: &str = key.as_ref();
+        let values: Option<Vec<&Val<'_>>> =
+            (0..objs.len() - 1).map(|r| lookup(r, key, pos)).collect();
+        let Some(values) = values else {
+            continue;
+        };
         let name = if prefix.is_empty() {
             key.to_string()
         } else {
             format!("{prefix}.{key}")
         };
+        let mut slot = None;
         if flatten && depth < MAX_FLATTEN {
             let nested: Option<Vec<Members<'_, '_>>> = std::iter::once(flattenable(v0))
-                .chain(maps.iter().map(|m| m.get(key).and_then(|v| flattenable(v))))
+                .chain(values.iter().map(|v| flattenable(v)))
                 .collect();
             if let Some(nested) = nested {
                 let before = columns.len();
                 let sub = build_spec(&nested, &name, depth + 1, flatten, columns);
                 if columns.len() > before {
-                    slots.insert(key.to_string(), Slot::Nested(sub));
-                    continue;
+                    slot = Some(Slot::Nested(sub));
                 }
             }
         }
-        slots.insert(key.to_string(), Slot::Col(columns.len()));
-        columns.push(name);
+        let slot = slot.unwrap_or_else(|| {
+            columns.push(name);
+            Slot::Col(columns.len() - 1)
+        });
+        spec.index.insert(key.to_string(), spec.keys.len());
+        spec.keys.push((key.to_string(), slot));
     }
-    Spec { slots }
+    spec
 }
 
 /// Distribute one item's members into column slots and extras.
 fn fill<'a>(
     members: &[(Cow<'a, str>, Val<'a>)],
     spec: &Spec,
-    prefix: &str,
     slots: &mut [Option<Val<'a>>],
     extras: &mut Vec<(Cow<'a, str>, Val<'a>)>,
 ) {
-    for (k, v) in members {
-        match (spec.slots.get(k.as_ref()), v) {
+    for (pos, (k, v)) in members.iter().enumerate() {
+        match (spec.slot(k, pos), v) {
             (Some(Slot::Col(i)), _) => slots[*i] = Some(v.clone()),
-            (Some(Slot::Nested(sub)), Val::Obj(m)) => {
-                let p = if prefix.is_empty() {
-                    k.to_string()
-                } else {
-                    format!("{prefix}.{k}")
-                };
-                fill(m, sub, &p, slots, extras);
-            }
+            (Some(Slot::Nested(sub)), Val::Obj(m)) => fill(m, sub, slots, extras),
             _ => {
-                let name = if prefix.is_empty() {
+                let name = if spec.prefix.is_empty() {
                     k.clone()
                 } else {
-                    Cow::Owned(format!("{prefix}.{k}"))
+                    Cow::Owned(format!("{}.{k}", spec.prefix))
                 };
                 extras.push((name, v.clone()));
             }
@@ -207,7 +249,7 @@ pub fn to_table<'a>(items: &[Val<'a>]) -> Option<Table<'a>> {
         };
         let mut slots: Vec<Option<Val<'a>>> = vec![None; columns.len()];
         let mut extras = Vec::new();
-        fill(m, &spec, "", &mut slots, &mut extras);
+        fill(m, &spec, &mut slots, &mut extras);
         let mut row: Vec<Val<'a>> = Vec::with_capacity(columns.len() + 1);
         for s in slots {
             // Every column is present in every item by construction.

@@ -17,10 +17,38 @@
 //! [`Kind::Listing`]: super::Kind::Listing
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use super::listing_render::{render, Plan};
 use super::{text, Input, Options, Output};
+
+/// FNV-1a: the listing maps hash short file and directory names many times
+/// per block; SipHash's flooding resistance buys nothing for one tool
+/// output (a pathological block only hits the caller's deadline, which
+/// fails open), and no output order depends on a map.
+#[derive(Default, Clone, Copy)]
+pub struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = self.0 ^ 0xcbf2_9ce4_8422_2325;
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h ^ 0xcbf2_9ce4_8422_2325;
+    }
+}
+
+/// Hash map with [`Fnv`] hashing.
+pub type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
+/// Hash set with [`Fnv`] hashing.
+pub type FastSet<K> = HashSet<K, BuildHasherDefault<Fnv>>;
 
 /// Listings with fewer entries keep every name.
 const COMMON_MIN_ITEMS: usize = 40;
@@ -204,6 +232,10 @@ pub fn detect(lines: &[&str], command: Option<&str>) -> Option<Format> {
         return Some(Format::LsLong);
     }
     let messages = sample.iter().filter(|l| is_tool_message(l)).count();
+    let programs = command
+        .map(super::router::command_programs)
+        .unwrap_or_default();
+    let sized = programs.iter().any(|p| matches!(*p, "du" | "wc"));
     // `  532 ./src/lib.rs`, `4.0K\tdocs`: a number, then one path (not
     // `cat -n` source lines, whose rest has blanks or no path shape).
     let counted = sample
@@ -216,7 +248,7 @@ pub fn detect(lines: &[&str], command: Option<&str>) -> Option<Format> {
                     && c.as_bytes()[0].is_ascii_digit()
                     && !rest.is_empty()
                     && !rest.contains(' ')
-                    && (rest.contains('/') || rest.contains('.') || rest == "total")
+                    && (sized || rest.contains('/') || rest.contains('.') || rest == "total")
             })
         })
         .count();
@@ -237,13 +269,10 @@ pub fn detect(lines: &[&str], command: Option<&str>) -> Option<Format> {
     if blanks * 10 > n {
         return None;
     }
-    let hinted = command.is_some_and(|c| {
-        let progs = super::router::command_programs(c);
-        progs
-            .iter()
-            .any(|p| matches!(*p, "find" | "fd" | "fdfind" | "ls" | "locate"))
-            || c.contains("ls-files")
-    });
+    let hinted = programs
+        .iter()
+        .any(|p| matches!(*p, "find" | "fd" | "fdfind" | "ls" | "locate"))
+        || command.is_some_and(|c| c.contains("ls-files"));
     if headers >= 1 && paths + messages == n && hinted {
         return Some(Format::LsPlain);
     }
@@ -445,7 +474,7 @@ fn parse_paths<'a>(lines: &[&'a str], l: &mut Listing<'a>) {
         );
     }
     // An entry is a directory when other entries live under it.
-    let dirs: std::collections::HashSet<&str> = l.items.iter().map(|i| i.dir.as_ref()).collect();
+    let dirs: FastSet<&str> = l.items.iter().map(|i| i.dir.as_ref()).collect();
     let full: Vec<bool> = l
         .items
         .iter()
@@ -489,7 +518,7 @@ pub fn compress(input: &Input<'_>, opts: &Options) -> Option<Output> {
         return None;
     }
     let terms = text::query_terms(input.query);
-    let mut counts: HashMap<&str, usize> = HashMap::new();
+    let mut counts: FastMap<&str, usize> = FastMap::default();
     for item in &listing.items {
         *counts.entry(item.name).or_default() += 1;
     }
@@ -631,7 +660,7 @@ mod tests {
         );
         assert!(t.contains("src/bin: cli.rs"));
         assert!(t.contains("ls: cannot open directory 'src/secret': Permission denied"));
-        assert!(!t.contains(" .. ") && !t.contains("total 92"));
+        assert!(!t.contains(" .. ") && !t.contains("total 92") && !t.contains("\n\n"));
         // Lossless mode cannot drop columns: the original is kept.
         assert!(compress(&input(&src, "ls -laR src", None), &lossless()).is_none());
     }
@@ -644,6 +673,20 @@ mod tests {
         assert_eq!(
             out.text,
             "proj: Cargo.toml src/ link->src tests/\nsrc: lib.rs util/\nsrc/util: strings.rs\ntests: it.rs\n3 directories, 5 files"
+        );
+    }
+
+    #[test]
+    fn ls_recursive_plain_names_group_by_header() {
+        let src = ".:\nCargo.toml\nsrc\ntests\n\n./src:\nlib.rs\nmain.rs\n\n./tests:\nit.rs\n\n./empty:\n";
+        assert_eq!(
+            detect(&text::lines(src), Some("ls -R")),
+            Some(Format::LsPlain)
+        );
+        let out = compress(&input(src, "ls -R", None), &lossless()).expect("smaller");
+        assert_eq!(
+            out.text,
+            ".: Cargo.toml src tests\n./src: lib.rs main.rs\n./tests: it.rs\n./empty:"
         );
     }
 

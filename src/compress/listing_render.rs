@@ -10,9 +10,7 @@
 //! by first two, last one and a marker. Deterministic: no hash-map order
 //! reaches the output.
 
-use std::collections::HashMap;
-
-use super::listing::{Format, Item, Listing, Piece};
+use super::listing::{FastMap, FastSet, Format, Item, Listing, Piece};
 use super::marker;
 
 /// Runs of at least this many same-shaped names fold in lossy mode.
@@ -133,7 +131,6 @@ pub fn render(l: &Listing<'_>, plan: &Plan<'_>) -> Option<(String, bool)> {
                 plan.hash,
                 plan.markers,
             ));
-            out.push('\n');
         }
         Format::Paths | Format::Counted if plan.lossy => {
             let rare = plan.rare.iter().filter(|r| **r).count();
@@ -146,7 +143,7 @@ pub fn render(l: &Listing<'_>, plan: &Plan<'_>) -> Option<(String, bool)> {
         _ => {}
     }
     // Directories already visible through a full line need no empty line.
-    let mut visible: std::collections::HashSet<&str> = std::collections::HashSet::new();
+    let mut visible: FastSet<&str> = FastSet::default();
     for (i, item) in l.items.iter().enumerate() {
         if full[i] {
             let mut d = item.dir.as_ref();
@@ -159,9 +156,9 @@ pub fn render(l: &Listing<'_>, plan: &Plan<'_>) -> Option<(String, bool)> {
         }
     }
     // Sections: grouped items per directory, in order of first appearance.
-    let mut index: HashMap<&str, usize> = HashMap::new();
+    let mut index: FastMap<&str, usize> = FastMap::default();
     let mut sections: Vec<(&str, Vec<usize>)> = Vec::new();
-    let mut common: HashMap<&str, usize> = HashMap::new();
+    let mut common: FastMap<&str, usize> = FastMap::default();
     for (i, item) in l.items.iter().enumerate() {
         if full[i] {
             continue;
@@ -229,7 +226,7 @@ impl Sink {
 }
 
 /// One marker for every common name left out, with the most frequent ones.
-fn common_marker(common: HashMap<&str, usize>, total: usize, plan: &Plan<'_>) -> String {
+fn common_marker(common: FastMap<&str, usize>, total: usize, plan: &Plan<'_>) -> String {
     let dropped: usize = common.values().sum();
     let mut top: Vec<(&str, usize)> = common.into_iter().collect();
     top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));

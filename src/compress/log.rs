@@ -16,7 +16,7 @@
 //! `opts.lossy == false` nothing is dropped (blank runs and runs of identical
 //! lines are folded with a count).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use super::log_line::{Class, Classifier, LineInfo};
 use super::log_select;
@@ -204,7 +204,11 @@ pub fn compress(input: &Input<'_>, opts: &Options) -> Option<Output> {
     if plan.keep.iter().all(|&k| k) {
         return lossless(&lines);
     }
-    let out = render(&lines, &info, &plan.keep, input.hash, opts.markers);
+    let out = if plan.event {
+        render_event(&lines, &info, &plan.keep, input.hash, opts.markers)
+    } else {
+        render(&lines, &info, &plan.keep, input.hash, opts.markers)
+    };
     Some(Output {
         text: out,
         lossy: true,
@@ -254,6 +258,93 @@ fn render(lines: &[&str], info: &[LineInfo], keep: &[bool], hash: &str, markers:
         out.pop();
     }
     out
+}
+
+/// Event logs: the kept lines (one or a few per template) in order, then one
+/// marker for everything dropped, naming the templates repeated most. Per
+/// region markers would cost more than the lines they replace, and the
+/// timestamps on kept lines already show where time passed.
+fn render_event(
+    lines: &[&str],
+    info: &[LineInfo],
+    keep: &[bool],
+    hash: &str,
+    markers: bool,
+) -> String {
+    let n = lines.len();
+    let mut out = String::new();
+    let mut prev_blank = false;
+    // Dropped count per template, with the first line of the template.
+    let mut dropped: HashMap<u64, (usize, usize)> = HashMap::new();
+    let mut first_of: HashMap<u64, usize> = HashMap::new();
+    let mut total_dropped = 0;
+    for i in 0..n {
+        first_of.entry(info[i].tmpl).or_insert(i);
+        if keep[i] {
+            let blank = lines[i].trim().is_empty();
+            if !(blank && prev_blank) {
+                out.push_str(lines[i]);
+                out.push('\n');
+            }
+            prev_blank = blank;
+            continue;
+        }
+        total_dropped += 1;
+        if info[i].class != Class::Blank {
+            let first = first_of.get(&info[i].tmpl).copied().unwrap_or(i);
+            dropped.entry(info[i].tmpl).or_insert((0, first)).0 += 1;
+        }
+    }
+    // Most repeated first; ties by position, so the order is stable.
+    let mut top: Vec<(usize, usize)> = dropped.into_values().collect();
+    top.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    let parts: Vec<String> = top
+        .iter()
+        .take(3)
+        .map(|&(count, first)| format!("{count}× '{}'", label(lines[first], info[first].body)))
+        .collect();
+    let note = if parts.is_empty() {
+        None
+    } else {
+        Some(format!("repeats of kept lines, most: {}", parts.join(", ")))
+    };
+    out.push_str(&marker::omitted(
+        total_dropped,
+        n,
+        "lines",
+        note.as_deref(),
+        hash,
+        markers,
+    ));
+    out
+}
+
+/// A short name for a template: the first words of the message after the
+/// `host proc[pid]: ` / `[thread] - ` style prefix, with an ellipsis.
+fn label(line: &str, body: usize) -> String {
+    let msg = &line[body.min(line.len())..];
+    let head = &msg[..floor_char(msg, 100)];
+    let start = [": ", "] - ", " - ", "| "]
+        .iter()
+        .filter_map(|sep| head.find(sep).map(|p| p + sep.len()))
+        .min()
+        .unwrap_or(0);
+    let words: Vec<&str> = msg[start..].split_whitespace().take(4).collect();
+    let mut s = words.join(" ");
+    if s.chars().count() > 40 {
+        s = s.chars().take(40).collect();
+    }
+    s.push('…');
+    s
+}
+
+/// Largest char boundary at or below `max`.
+fn floor_char(s: &str, max: usize) -> usize {
+    let mut i = max.min(s.len());
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
 }
 
 /// `389 'Compiling …', 23 passing tests`: the two biggest kinds of dropped

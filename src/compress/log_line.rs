@@ -138,12 +138,15 @@ fn classify_lower(orig: &str, lower: &str) -> Class {
     }
     let noise = noise_class(rest_trim, lower);
     if let Some(noise) = noise {
-        if level == Some(Level::Error) || has_strong_error(lower) {
+        if level == Some(Level::Error) {
             return Class::Error;
         }
         if noise == Class::Pass || noise == Class::Start {
-            // A passing test named `handles_error_case` is still a pass.
+            // A passing test named `throws_exception_on_error` is still a pass.
             return noise;
+        }
+        if has_strong_error(lower) {
+            return Class::Error;
         }
         if level == Some(Level::Warn) {
             return Class::Warning;
@@ -757,11 +760,6 @@ const ERROR_STEMS: &[Stem] = &[
         word_start: true,
     },
     Stem {
-        pat: "timeout",
-        suffixes: Some(&["s", ""]),
-        word_start: false,
-    },
-    Stem {
         pat: "crash",
         suffixes: Some(&["ed", "es", ""]),
         word_start: true,
@@ -782,6 +780,9 @@ const ERROR_PHRASES: &[&str] = &[
     "couldn't ",
     "unable to ",
     "timed out",
+    "timeout exceeded",
+    "timeout expired",
+    "deadline exceeded",
     "segmentation fault",
     "core dumped",
     "no space left",
@@ -880,9 +881,6 @@ fn stem_matches(lower: &str, stem: &Stem) -> bool {
             }
         };
         if is_zero_count(b, p, end) {
-            continue;
-        }
-        if stem.pat == "timeout" && b.get(end) == Some(&b'=') {
             continue;
         }
         return true;

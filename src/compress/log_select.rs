@@ -31,6 +31,9 @@ const GAP_FILL_BYTES: usize = 90;
 pub(super) struct Plan {
     /// `keep[i]`: line `i` is shown.
     pub keep: Vec<bool>,
+    /// Event log: kept lines are template representatives and the drops
+    /// are reported once, by template, instead of per region.
+    pub event: bool,
 }
 
 /// Decide which of `lines` (with their `info`) to keep; `terms` are the
@@ -45,17 +48,22 @@ pub(super) fn plan(lines: &[&str], info: &[LineInfo], terms: &[String]) -> Plan 
     let mut seen: HashMap<u64, ()> = HashMap::with_capacity(n / 4 + 1);
     let mut is_first = vec![false; n];
     let mut novelty = 0usize;
+    let (mut content, mut content_lines) = (0usize, 0usize);
     for i in 0..n {
         let c = info[i].class;
         if c == Class::Blank || c == Class::Decor || c.is_noise() {
             continue;
         }
+        content += lines[i].len() + 1;
+        content_lines += 1;
         if seen.insert(info[i].tmpl, ()).is_none() {
             is_first[i] = true;
             novelty += lines[i].len() + 1;
         }
     }
-    let event = !small && n >= 50 && novelty * 100 <= total * EVENT_NOVELTY_PCT;
+    // Judged on content lines only: a build log that is mostly `Compiling`
+    // noise around a few errors is not an event log.
+    let event = !small && content_lines >= 50 && novelty * 100 <= content * EVENT_NOVELTY_PCT;
 
     let of_class = |c: Class| -> Vec<usize> { (0..n).filter(|&i| info[i].class == c).collect() };
 
@@ -87,8 +95,12 @@ pub(super) fn plan(lines: &[&str], info: &[LineInfo], terms: &[String]) -> Plan 
     }
 
     let warnings = of_class(Class::Warning);
-    let warn_min = if event { 1 } else { 2 };
-    for i in water_fill(lines, info, &warnings, (total / 25).max(2000), warn_min) {
+    let (warn_budget, warn_min) = if event {
+        ((total * 2 / 100).max(1000), 1)
+    } else {
+        ((total / 25).max(2000), 2)
+    };
+    for i in water_fill(lines, info, &warnings, warn_budget, warn_min) {
         keep[i] = true;
         if !event {
             add_context(i, info, &mut keep, 0, 6, 0);
@@ -103,16 +115,8 @@ pub(super) fn plan(lines: &[&str], info: &[LineInfo], terms: &[String]) -> Plan 
         }
     }
 
-    if !terms.is_empty() {
-        let matches: Vec<usize> = (0..n)
-            .filter(|&i| {
-                let c = info[i].class;
-                !c.is_noise() && c != Class::Blank && super::text::matches_terms(lines[i], terms)
-            })
-            .collect();
-        for i in water_fill(lines, info, &matches, (total / 10).max(2000), 3) {
-            keep[i] = true;
-        }
+    for i in query_matches(lines, info, terms, event) {
+        keep[i] = true;
     }
 
     keep_some_passes(info, &mut keep, small);
@@ -142,7 +146,45 @@ pub(super) fn plan(lines: &[&str], info: &[LineInfo], terms: &[String]) -> Plan 
     }
 
     fill_small_gaps(lines, &mut keep);
-    Plan { keep }
+    Plan { keep, event }
+}
+
+/// Lines matching the query terms that are specific to this log: a term
+/// found on more than a twentieth of the lines (`zookeeper` in a ZooKeeper
+/// log) says nothing about which lines matter, so it is ignored. Matches are
+/// capped per template like errors.
+fn query_matches(lines: &[&str], info: &[LineInfo], terms: &[String], event: bool) -> Vec<usize> {
+    if terms.is_empty() {
+        return Vec::new();
+    }
+    let n = lines.len();
+    let candidates: Vec<(usize, String)> = (0..n)
+        .filter(|&i| !info[i].class.is_noise() && info[i].class != Class::Blank)
+        .map(|i| (i, lines[i].to_ascii_lowercase()))
+        .collect();
+    let limit = (n / 20).max(20);
+    let specific: Vec<&String> = terms
+        .iter()
+        .filter(|t| {
+            candidates
+                .iter()
+                .filter(|(_, l)| l.contains(t.as_str()))
+                .count()
+                <= limit
+        })
+        .collect();
+    let matches: Vec<usize> = candidates
+        .iter()
+        .filter(|(_, l)| specific.iter().any(|t| l.contains(t.as_str())))
+        .map(|&(i, _)| i)
+        .collect();
+    let total: usize = lines.iter().map(|l| l.len() + 1).sum();
+    let (budget, min_k) = if event {
+        (total / 50, 1)
+    } else {
+        (total / 10, 3)
+    };
+    water_fill(lines, info, &matches, budget.max(2000), min_k)
 }
 
 /// Keep the first occurrences of each template among `idx` so that their

@@ -41,6 +41,7 @@ pub mod router;
 pub mod search;
 pub mod text;
 pub mod tokens;
+mod tokens_bpe;
 mod tokens_split;
 
 use std::fmt;

@@ -35,6 +35,8 @@ const MIN_RELEVANT: usize = 3;
 const CLEAR_COVERAGE: f64 = 0.34;
 /// The same for a list of retrieved documents (one term may be enough).
 const CLEAR_COVERAGE_DOCS: f64 = 0.2;
+/// A unit with more sentences than this is kept or dropped whole.
+const MAX_SENTENCES: usize = 5000;
 /// Never cut a unit down to fewer bytes than this (a stub is useless).
 const MIN_PART: usize = 120;
 
@@ -168,7 +170,8 @@ pub fn extract(text: &str, query: Option<&str>, hash: &str, opts: &Options) -> O
     }
     let bodies: Vec<Cow<'_, str>> = units.iter().map(|u| body(&lines, u)).collect();
     let qstems = query.map(rank::query_stems).unwrap_or_default();
-    let mut stats: Vec<Stats> = bodies.iter().map(|b| rank::stats(b, &qstems)).collect();
+    let refs: Vec<&str> = bodies.iter().map(AsRef::as_ref).collect();
+    let rank::Analysis { mut stats, central } = rank::analyze(&refs, &qstems);
     if !qstems.is_empty() {
         add_context(&units, &bodies, &qstems, &mut stats);
     }
@@ -222,6 +225,7 @@ pub fn extract(text: &str, query: Option<&str>, hash: &str, opts: &Options) -> O
             &units,
             &scorable,
             &stats,
+            &central,
             &rel,
             max_rel * weight.recip(),
         )
@@ -327,10 +331,10 @@ fn salience_scores(
     units: &[Unit],
     scorable: &[usize],
     stats: &[Stats],
+    central: &[f64],
     rel: &[f64],
     rel_scale: f64,
 ) -> Vec<f64> {
-    let central = rank::centrality(scorable.iter().map(|&i| bodies[i].as_ref()));
     let mut score = vec![0.0; units.len()];
     for (pos, &i) in scorable.iter().enumerate() {
         let position = match pos {
@@ -348,7 +352,7 @@ fn salience_scores(
         } else {
             0.0
         };
-        score[i] = rank::salience(&bodies[i], &stats[i], central[pos]) + position + q + block;
+        score[i] = rank::salience(&bodies[i], &stats[i], central[i]) + position + q + block;
     }
     score
 }
@@ -378,7 +382,9 @@ fn cut(
     min_gap: usize,
 ) -> Option<(Vec<(usize, usize)>, usize)> {
     let spans = rank::sentences(body);
-    if spans.len() < 2 {
+    // Tens of thousands of "sentences" on one unit are not prose (a
+    // minified dump): ranking them would cost more than it could save.
+    if spans.len() < 2 || spans.len() > MAX_SENTENCES {
         return None;
     }
     let st: Vec<Stats> = spans

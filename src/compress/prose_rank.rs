@@ -6,6 +6,7 @@
 //! pure function of the text and the query (no hash-map order leaks out).
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 /// What a unit of prose is; decides how it may be cut.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -247,8 +248,7 @@ fn is_abbreviation(before: &str) -> bool {
     if last.chars().count() == 1 && last.chars().all(char::is_uppercase) {
         return true;
     }
-    let lower = word.to_ascii_lowercase();
-    ABBREVIATIONS.contains(&lower.as_str())
+    ABBREVIATIONS.iter().any(|a| a.eq_ignore_ascii_case(word))
 }
 
 /// Function words and question fillers; sorted (binary search).
@@ -371,6 +371,49 @@ pub struct Stats {
     pub salient: u32,
 }
 
+/// Call `f(word, starts_sentence)` for each alphanumeric run of `s`.
+fn walk(s: &str, mut f: impl FnMut(&str, bool)) {
+    let bytes = s.as_bytes();
+    let mut word_start: Option<usize> = None;
+    let mut sentence_start = true;
+    let mut after_stop = true;
+    for (idx, ch) in s.char_indices() {
+        if ch.is_alphanumeric() {
+            if word_start.is_none() {
+                word_start = Some(idx);
+                sentence_start = after_stop;
+            }
+            continue;
+        }
+        if let Some(ws) = word_start.take() {
+            f(&s[ws..idx], sentence_start);
+        }
+        match bytes[idx] {
+            b'.' | b'!' | b'?' | b'\n' => after_stop = true,
+            b' ' | b'\t' | b'\r' | b'"' | b'\'' | b'(' | b'[' => {}
+            _ if ch.is_whitespace() || matches!(ch, '“' | '‘') => {}
+            _ => after_stop = false,
+        }
+    }
+    if let Some(ws) = word_start {
+        f(&s[ws..], sentence_start);
+    }
+}
+
+/// Count one word into `st` (not its query hits).
+fn count_word(st: &mut Stats, w: &str, initial: bool) {
+    st.words += 1;
+    let first = w.chars().next().unwrap_or(' ');
+    if first.is_ascii_digit() || (!initial && first.is_uppercase()) {
+        st.salient += 1;
+    }
+    // Letters mixed with digits (`r4dar`, `sha256`, `v2`): identifiers,
+    // codes and versions, the rarest and most asked-for tokens.
+    if w.bytes().any(|c| c.is_ascii_digit()) && w.bytes().any(|c| c.is_ascii_alphabetic()) {
+        st.salient += 2;
+    }
+}
+
 /// Walk the words of `s`, counting query-stem hits and salient words.
 pub fn stats(s: &str, query: &[String]) -> Stats {
     let mut st = Stats {
@@ -378,50 +421,105 @@ pub fn stats(s: &str, query: &[String]) -> Stats {
         ..Stats::default()
     };
     let mut buf = String::new();
-    let mut sentence_start = true;
-    let mut word_start: Option<usize> = None;
-    let mut prev_punct = b'.';
-    let bytes = s.as_bytes();
-    let visit = |w: &str, initial: bool, st: &mut Stats, buf: &mut String| {
-        st.words += 1;
-        let first = w.chars().next().unwrap_or(' ');
-        if first.is_ascii_digit() || (!initial && first.is_uppercase()) {
-            st.salient += 1;
-        }
-        // Letters mixed with digits (`r4dar`, `sha256`, `v2`): identifiers,
-        // codes and versions, the rarest and most asked-for tokens.
-        if w.bytes().any(|c| c.is_ascii_digit()) && w.bytes().any(|c| c.is_ascii_alphabetic()) {
-            st.salient += 2;
-        }
-        if query.is_empty() {
-            return;
-        }
-        stem(w, buf);
-        if let Some(q) = query.iter().position(|t| t == buf) {
-            st.tf[q] += 1;
-        }
-    };
-    for (idx, ch) in s.char_indices() {
-        if ch.is_alphanumeric() {
-            if word_start.is_none() {
-                word_start = Some(idx);
-                sentence_start = matches!(prev_punct, b'.' | b'!' | b'?' | b'\n');
+    walk(s, |w, initial| {
+        count_word(&mut st, w, initial);
+        if !query.is_empty() {
+            stem(w, &mut buf);
+            if let Some(q) = query.iter().position(|t| *t == buf) {
+                st.tf[q] += 1;
             }
-            continue;
         }
-        if let Some(ws) = word_start.take() {
-            visit(&s[ws..idx], sentence_start, &mut st, &mut buf);
-        }
-        if matches!(bytes[idx], b'.' | b'!' | b'?' | b'\n') {
-            prev_punct = bytes[idx];
-        } else if !ch.is_whitespace() && !"\"'([“‘".contains(ch) {
-            prev_punct = b',';
-        }
-    }
-    if let Some(ws) = word_start {
-        visit(&s[ws..], sentence_start, &mut st, &mut buf);
-    }
+    });
     st
+}
+
+/// Word facts of every span plus how central each span's vocabulary is to
+/// the whole text (mean frequency of its content stems, normalised to
+/// 0..=1: a cheap SumBasic), in one pass that stems each word once.
+pub struct Analysis {
+    pub stats: Vec<Stats>,
+    pub central: Vec<f64>,
+}
+
+/// See [`Analysis`].
+pub fn analyze(spans: &[&str], query: &[String]) -> Analysis {
+    let q = query.len();
+    let mut ids: HashMap<String, u32, BuildHasherDefault<FxHasher>> = HashMap::default();
+    for (i, t) in query.iter().enumerate() {
+        ids.insert(t.clone(), i as u32);
+    }
+    let mut counts: Vec<u32> = vec![0; q];
+    let mut flat: Vec<u32> = Vec::new();
+    let mut bounds: Vec<usize> = Vec::with_capacity(spans.len() + 1);
+    let mut all = Vec::with_capacity(spans.len());
+    let mut buf = String::new();
+    for s in spans {
+        bounds.push(flat.len());
+        let mut st = Stats {
+            tf: vec![0; q],
+            ..Stats::default()
+        };
+        walk(s, |w, initial| {
+            count_word(&mut st, w, initial);
+            stem(w, &mut buf);
+            let content = buf.len() > 2 && !is_stopword(&buf);
+            let id = match ids.get(buf.as_str()) {
+                Some(&id) => id,
+                None if content => {
+                    let id = counts.len() as u32;
+                    ids.insert(buf.clone(), id);
+                    counts.push(0);
+                    id
+                }
+                None => return,
+            };
+            if (id as usize) < q {
+                st.tf[id as usize] += 1;
+            }
+            if content {
+                counts[id as usize] += 1;
+                flat.push(id);
+            }
+        });
+        all.push(st);
+    }
+    bounds.push(flat.len());
+    let max = f64::from(counts.iter().copied().max().unwrap_or(1).max(1));
+    let central = bounds
+        .windows(2)
+        .map(|w| {
+            let ids = &flat[w[0]..w[1]];
+            if ids.is_empty() {
+                return 0.0;
+            }
+            let sum: f64 = ids.iter().map(|&id| f64::from(counts[id as usize])).sum();
+            (sum / ids.len() as f64 / max).sqrt()
+        })
+        .collect();
+    Analysis {
+        stats: all,
+        central,
+    }
+}
+
+/// FxHash (rustc's): a fast non-cryptographic hash for the stem table; the
+/// table is only probed, never iterated, so its order cannot leak out.
+#[derive(Default)]
+struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word))
+                .wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 /// BM25 parameters (the usual defaults).
@@ -505,50 +603,6 @@ pub fn bm25(st: &Stats, idf: &[f64], avg_words: f64) -> (f64, f64) {
     }
     let coverage = matched / total_idf;
     (score * (0.5 + coverage), coverage)
-}
-
-/// How central each span's vocabulary is to the whole text (mean corpus
-/// frequency of its content stems, normalised to 0..=1): a cheap SumBasic.
-pub fn centrality<'a>(spans: impl Iterator<Item = &'a str>) -> Vec<f64> {
-    let mut ids: HashMap<String, u32> = HashMap::new();
-    let mut counts: Vec<u32> = Vec::new();
-    let mut per_span: Vec<Vec<u32>> = Vec::new();
-    let mut buf = String::new();
-    for s in spans {
-        let mut seen = Vec::new();
-        for w in s
-            .split(|c: char| !c.is_alphanumeric())
-            .filter(|w| !w.is_empty())
-        {
-            stem(w, &mut buf);
-            if buf.len() <= 2 || is_stopword(&buf) {
-                continue;
-            }
-            let id = match ids.get(buf.as_str()) {
-                Some(&id) => id,
-                None => {
-                    let id = counts.len() as u32;
-                    ids.insert(buf.clone(), id);
-                    counts.push(0);
-                    id
-                }
-            };
-            counts[id as usize] += 1;
-            seen.push(id);
-        }
-        per_span.push(seen);
-    }
-    let max = f64::from(counts.iter().copied().max().unwrap_or(1).max(1));
-    per_span
-        .iter()
-        .map(|ids| {
-            if ids.is_empty() {
-                return 0.0;
-            }
-            let sum: f64 = ids.iter().map(|&id| f64::from(counts[id as usize])).sum();
-            (sum / ids.len() as f64 / max).sqrt()
-        })
-        .collect()
 }
 
 /// Salience of a span without a query: density of numbers and names, how

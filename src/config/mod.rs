@@ -143,9 +143,6 @@ pub struct Config {
     pub ccr_inject_tool: bool,
     pub ccr_marker: bool,
     pub lossless: bool,
-    /// Lossy drops enabled. Until headroomd answers `headroom_retrieve`
-    /// itself they are off unless `HEADROOM_CCR_LOSSY=1`.
-    pub ccr_lossy: bool,
     pub intercept_tool_results: bool,
     pub kompress: bool,
     /// Built-in defaults merged with `--protect-tool-results`, sorted.
@@ -197,10 +194,11 @@ impl Config {
         Duration::from_secs(self.connect_timeout_seconds.max(1))
     }
 
-    /// Lossy drops (recoverable through CCR) are allowed: not `--lossless`,
-    /// and the retrieve round trip is available.
+    /// Lossy drops (recoverable through CCR: markers cite the stored
+    /// original and headroomd answers `headroom_retrieve`) are allowed
+    /// unless `--lossless`.
     pub fn lossy_drops(&self) -> bool {
-        !self.lossless && self.ccr_lossy
+        !self.lossless
     }
 
     pub fn compression_deadline(&self) -> Duration {
@@ -628,9 +626,6 @@ pub fn build(
         ccr_inject_tool: !no_ccr_inject_tool,
         ccr_marker: !no_ccr_marker,
         lossless,
-        ccr_lossy: env
-            .var("HEADROOM_CCR_LOSSY")
-            .is_some_and(|v| matches!(v.trim(), "1" | "true" | "on" | "yes")),
         intercept_tool_results,
         kompress: !disable_kompress,
         protect_tool_results: protect,

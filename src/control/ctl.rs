@@ -68,6 +68,14 @@ pub enum Cmd {
     Reload,
     /// Drain in-flight requests and stop the daemon.
     Shutdown,
+    /// Print the original behind an omission marker (`hash=…`).
+    Retrieve {
+        /// The 16 hex digits after `hash=` in the marker.
+        hash: String,
+        /// Only the lines containing this text.
+        #[arg(long, short)]
+        query: Option<String>,
+    },
 }
 
 fn default_addr() -> Vec<ControlAddr> {
@@ -129,6 +137,9 @@ pub async fn run(args: CtlArgs) -> ExitCode {
         Cmd::Mode { mode } => set_mode(&mut client, args.json, style, mode.as_deref()).await,
         Cmd::Reload => reload(&mut client, args.json, style).await,
         Cmd::Shutdown => shutdown(&mut client, args.json, style).await,
+        Cmd::Retrieve { hash, query } => {
+            retrieve(&mut client, args.json, hash, query.as_deref()).await
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -490,6 +501,33 @@ async fn shutdown(
         );
     } else {
         println!("already shutting down");
+    }
+    Ok(())
+}
+
+async fn retrieve(
+    client: &mut ControlClient<Channel>,
+    as_json: bool,
+    hash: &str,
+    query: Option<&str>,
+) -> Result<(), tonic::Status> {
+    let r = client
+        .retrieve(pb::RetrieveRequest {
+            hash: hash.to_string(),
+            query: query.unwrap_or_default().to_string(),
+        })
+        .await?
+        .into_inner();
+    if as_json {
+        println!(
+            "{}",
+            json!({"hash": r.hash, "content": r.content, "original_bytes": r.original_bytes})
+        );
+    } else {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(r.content.as_bytes());
+        let _ = out.flush();
     }
     Ok(())
 }

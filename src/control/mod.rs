@@ -265,6 +265,29 @@ impl Control for ControlService {
         }
     }
 
+    async fn retrieve(
+        &self,
+        request: Request<pb::RetrieveRequest>,
+    ) -> Result<Response<pb::RetrieveReply>, Status> {
+        let req = request.into_inner();
+        let hash = req
+            .hash
+            .trim()
+            .trim_start_matches("hash=")
+            .to_ascii_lowercase();
+        let query = Some(req.query.as_str()).filter(|q| !q.trim().is_empty());
+        match self.services.store.get(&hash) {
+            Some(original) => Ok(Response::new(pb::RetrieveReply {
+                content: crate::ccr::filter(&original, query),
+                original_bytes: original.len() as u64,
+                hash,
+            })),
+            None => Err(Status::not_found(format!(
+                "nothing is stored under hash={hash}: it expired or was never stored; re-run the tool that produced the original"
+            ))),
+        }
+    }
+
     async fn shutdown(
         &self,
         _: Request<pb::ShutdownRequest>,

@@ -7,6 +7,7 @@
 pub mod errors;
 pub mod ops;
 pub mod proxy;
+pub mod resolve;
 pub mod tap;
 pub mod upstream;
 
@@ -42,6 +43,7 @@ pub fn app(
         .route("/readyz", web::get().to(ops::ready))
         .route("/stats", web::get().to(ops::stats))
         .route("/metrics", web::get().to(ops::metrics))
+        .route("/v1/retrieve", web::post().to(ops::retrieve))
         .default_service(web::to(proxy::proxy))
 }
 

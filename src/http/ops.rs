@@ -87,3 +87,55 @@ pub async fn metrics(services: web::Data<Services>) -> HttpResponse {
             services.started.elapsed().as_secs_f64(),
         ))
 }
+
+/// Body of `POST /v1/retrieve`.
+#[derive(serde::Deserialize)]
+pub struct RetrieveBody {
+    pub hash: String,
+    #[serde(default)]
+    pub query: Option<String>,
+}
+
+/// `POST /v1/retrieve`: the original behind a marker's hash, for agents and
+/// plugins that resolve markers themselves. Needs the inbound token when
+/// one is set, like every `/v1/*` route.
+pub async fn retrieve(
+    req: actix_web::HttpRequest,
+    services: web::Data<Services>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let config = services.config.load();
+    if let Some(expected) = config.proxy_token.as_deref() {
+        let given = req
+            .headers()
+            .get("x-headroom-token")
+            .and_then(|v| v.to_str().ok());
+        if given != Some(expected) {
+            return HttpResponse::Unauthorized().json(json!({"error": {"type": "authentication_error", "message": "missing or wrong headroomd proxy token: send it in the `x-headroom-token` header"}}));
+        }
+    }
+    let parsed: RetrieveBody = match serde_json::from_slice(&body) {
+        Ok(b) => b,
+        Err(e) => {
+            return HttpResponse::BadRequest().json(json!({"error": {"type": "invalid_request_error", "message": format!("expected {{\"hash\": \"<16 hex>\", \"query\": optional}}: {e}")}}))
+        }
+    };
+    let hash = parsed
+        .hash
+        .trim()
+        .trim_start_matches("hash=")
+        .to_ascii_lowercase();
+    match services.store.get(&hash) {
+        Some(original) => HttpResponse::Ok().json(json!({
+            "hash": hash,
+            "found": true,
+            "original_bytes": original.len(),
+            "content": crate::ccr::filter(&original, parsed.query.as_deref()),
+        })),
+        None => HttpResponse::NotFound().json(json!({
+            "hash": hash,
+            "found": false,
+            "error": {"type": "not_found_error", "message": format!("nothing is stored under hash={hash}: it expired or was never stored; re-run the tool that produced the original")},
+        })),
+    }
+}

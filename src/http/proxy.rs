@@ -12,14 +12,16 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use actix_web::body::SizedStream;
+use actix_web::error::PayloadError;
+use actix_web::http::header::HeaderMap;
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse, HttpResponseBuilder};
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 
 use super::tap::{Settlement, Tap};
 use super::upstream::{self, Outbound, SendFailure};
-use super::{errors, next_request_id, Permit};
+use super::{errors, next_request_id, resolve, Permit};
 use crate::actors::messages::{Admit, Compress};
 use crate::config::Config;
 use crate::error::Error;
@@ -55,6 +57,7 @@ pub fn settings(config: &Config) -> Settings {
         read_lifecycle: config.read_lifecycle,
         target_ratio: config.target_ratio,
         protect_tools: config.protect_tool_results.clone(),
+        inject_tool: config.ccr_inject_tool,
     }
 }
 
@@ -136,7 +139,7 @@ pub async fn proxy(
         .headers()
         .get("content-encoding")
         .is_some_and(|v| !v.as_bytes().eq_ignore_ascii_case(b"identity"));
-    let (forward, meta) = prepare_body(
+    let (forward, meta, retrieve) = prepare_body(
         &services,
         &config,
         route,
@@ -163,6 +166,19 @@ pub async fn proxy(
         None => format!("{base}{path}"),
     };
     let upstream_started = Instant::now();
+    let resolve_ctx = match (retrieve, route.format) {
+        (true, Some(format)) => Some(resolve::Ctx {
+            format,
+            body: String::from_utf8_lossy(&forward).into_owned(),
+            method: req.method().clone(),
+            url: url.clone(),
+            headers: req.headers().clone(),
+            config: config.clone(),
+            store: services.store.clone(),
+            pending: services.pending.clone(),
+        }),
+        _ => None,
+    };
     let sent = upstream::send(
         &client,
         &config,
@@ -214,21 +230,11 @@ pub async fn proxy(
     record.retries = sent.retries;
     stats.status = record.status;
     stats.retries = sent.retries;
-    let mut builder = HttpResponse::build(
-        StatusCode::from_u16(status.as_u16()).unwrap_or(StatusCode::BAD_GATEWAY),
-    );
-    let mut length: Option<u64> = None;
-    for (name, value) in upstream_resp.headers().iter() {
-        if upstream::is_hop_by_hop(name) {
-            continue;
-        }
-        if name == "content-length" {
-            length = value.to_str().ok().and_then(|v| v.parse().ok());
-            continue;
-        }
-        builder.append_header((name.clone(), value.clone()));
-    }
-    builder.insert_header(("x-headroom-request-id", request_id));
+    let event_stream = upstream_resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/event-stream"));
     let settlement = Settlement {
         services: services.get_ref().clone(),
         record,
@@ -237,12 +243,84 @@ pub async fn proxy(
         upstream_started,
         permit,
     };
-    let _ = sent.head_at;
-    let body = Tap::new(upstream_resp, settlement, config.request_timeout());
-    match length {
-        Some(len) => builder.body(SizedStream::new(len, body)),
-        None => builder.streaming(body),
+    let idle = config.request_timeout();
+    match resolve_ctx {
+        Some(ctx) if status.is_success() && event_stream => {
+            // Retrieve rounds spliced into one stream.
+            let headers = upstream_resp.headers().clone();
+            let (tx, rx) = tokio::sync::mpsc::channel::<resolve::Chunk>(64);
+            actix_rt::spawn(resolve::stream(
+                client.get_ref().clone(),
+                ctx,
+                upstream_resp,
+                tx,
+            ));
+            let body = Tap::new(
+                tokio_stream::wrappers::ReceiverStream::new(rx),
+                settlement,
+                idle,
+            );
+            let mut builder = response_head(status.as_u16(), &headers, &request_id);
+            builder.streaming(body)
+        }
+        Some(ctx) if status.is_success() => match resolve::json(&client, &ctx, upstream_resp).await
+        {
+            Ok(done) => {
+                let mut s = settlement;
+                s.record.status = done.status.as_u16();
+                s.stats.status = s.record.status;
+                let len = done.body.len() as u64;
+                let body = Tap::new(
+                    futures_util::stream::iter([Ok::<_, PayloadError>(done.body)]),
+                    s,
+                    idle,
+                );
+                let mut builder = response_head(done.status.as_u16(), &done.headers, &request_id);
+                builder.body(SizedStream::new(len, body))
+            }
+            Err(msg) => {
+                let err = Error::UpstreamUnreachable {
+                    provider: provider.as_str(),
+                    url: base.to_string(),
+                    reason: msg,
+                    attempts: 1,
+                };
+                let resp = errors::respond(Some(provider), &err, &request_id);
+                let mut s = settlement;
+                s.record.status = err.status();
+                s.stats.status = s.record.status;
+                s.settle(Some(err.to_string()));
+                resp
+            }
+        },
+        _ => {
+            let length = upstream_resp
+                .headers()
+                .get("content-length")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok());
+            let mut builder = response_head(status.as_u16(), upstream_resp.headers(), &request_id);
+            let body = Tap::new(upstream_resp, settlement, idle);
+            match length {
+                Some(len) => builder.body(SizedStream::new(len, body)),
+                None => builder.streaming(body),
+            }
+        }
     }
+}
+
+/// Status and end-to-end headers of an upstream response, for the client.
+fn response_head(status: u16, headers: &HeaderMap, request_id: &str) -> HttpResponseBuilder {
+    let mut builder =
+        HttpResponse::build(StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY));
+    for (name, value) in headers.iter() {
+        if upstream::is_hop_by_hop(name) || name == "content-length" {
+            continue;
+        }
+        builder.append_header((name.clone(), value.clone()));
+    }
+    builder.insert_header(("x-headroom-request-id", request_id.to_string()));
+    builder
 }
 
 async fn read_body(req: &HttpRequest, payload: &mut web::Payload) -> Result<Bytes, Error> {
@@ -283,13 +361,13 @@ async fn prepare_body(
     body: Bytes,
     record: &mut RequestRecord,
     stats: &mut RequestStats,
-) -> (Bytes, RequestMeta) {
+) -> (Bytes, RequestMeta, bool) {
     let Some(format) = route.format else {
-        return (body.clone(), RequestMeta::parse_any(&body));
+        return (body.clone(), RequestMeta::parse_any(&body), false);
     };
     let compressible = config.optimize && body.len() >= MIN_COMPRESS_BYTES && !encoded;
     if !compressible {
-        return (body.clone(), RequestMeta::parse(format, &body));
+        return (body.clone(), RequestMeta::parse(format, &body), false);
     }
     let cancel = Arc::new(AtomicBool::new(false));
     let _guard = CancelOnDrop(cancel.clone());
@@ -337,7 +415,7 @@ async fn prepare_body(
         }
         None => body,
     };
-    (forward, outcome.meta)
+    (forward, outcome.meta, outcome.retrieve)
 }
 
 fn fail_open(body: &Bytes, format: crate::provider::ApiFormat, reason: String) -> Outcome {

@@ -17,17 +17,19 @@ pub mod memory;
 pub mod meta;
 pub mod policy;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
+use parking_lot::Mutex;
 
 use crate::ccr;
 use crate::compress::{self, marker, Input, Kind, Options};
 use crate::config::Mode;
 use crate::provider::ApiFormat;
+use crate::retrieve::{self, pending::Pending};
 use crate::stats::KindStats;
 
 pub use memory::Memory;
@@ -48,6 +50,8 @@ pub struct Settings {
     pub read_lifecycle: bool,
     pub target_ratio: Option<f64>,
     pub protect_tools: Vec<String>,
+    /// Add `headroom_retrieve` to requests that cite a CCR hash.
+    pub inject_tool: bool,
 }
 
 impl Default for Settings {
@@ -64,6 +68,7 @@ impl Default for Settings {
                 .iter()
                 .map(|s| s.to_string())
                 .collect(),
+            inject_tool: true,
         }
     }
 }
@@ -101,6 +106,8 @@ pub struct Outcome {
     pub hashes: Vec<String>,
     /// Blocks replayed from an earlier turn.
     pub replayed: u32,
+    /// `headroom_retrieve` was added: the response must be resolved.
+    pub retrieve: bool,
     /// Why compression gave up, if it did (the original is forwarded).
     pub error: Option<String>,
 }
@@ -109,6 +116,9 @@ pub struct Outcome {
 pub struct Pipeline {
     store: Arc<dyn ccr::Store>,
     memory: Memory,
+    pending: Arc<Pending>,
+    /// Sessions that got `headroom_retrieve` once keep it.
+    retrieve_sessions: Mutex<HashSet<u64>>,
 }
 
 /// Session memory bound.
@@ -116,14 +126,24 @@ const MEMORY_BYTES: usize = 128 * 1024 * 1024;
 
 impl Pipeline {
     pub fn new(store: Arc<dyn ccr::Store>) -> Pipeline {
+        Pipeline::with_pending(store, Arc::new(Pending::new()))
+    }
+
+    pub fn with_pending(store: Arc<dyn ccr::Store>, pending: Arc<Pending>) -> Pipeline {
         Pipeline {
             store,
             memory: Memory::new(MEMORY_BYTES),
+            pending,
+            retrieve_sessions: Mutex::new(HashSet::new()),
         }
     }
 
     pub fn store(&self) -> &Arc<dyn ccr::Store> {
         &self.store
+    }
+
+    pub fn pending(&self) -> &Arc<Pending> {
+        &self.pending
     }
 
     /// Compress one request body. Never returns a block with more tokens
@@ -135,15 +155,15 @@ impl Pipeline {
             meta,
             ..Outcome::default()
         };
-        let Ok(body) = std::str::from_utf8(&job.body) else {
+        let Ok(original) = std::str::from_utf8(&job.body) else {
             return outcome;
         };
+        // Mixed retrieve turns: put our calls and answers back first.
+        let reinserted = self.pending.reinsert(job.format, original);
+        let body: &str = reinserted.as_deref().unwrap_or(original);
         let Some(parsed) = formats::parse(job.format, body) else {
             return outcome;
         };
-        if parsed.blocks.is_empty() {
-            return outcome;
-        }
         let s = &job.settings;
         let last_edit: HashMap<&str, usize> =
             parsed.edits.iter().fold(HashMap::new(), |mut m, (i, f)| {
@@ -159,6 +179,13 @@ impl Pipeline {
             if job.cancelled() {
                 outcome.error = Some("cancelled".into());
                 return outcome;
+            }
+            let protection = policy::protection(block.call.as_ref(), &s.protect_tools);
+            if protection == Protection::Verbatim {
+                // Never changed, so never remembered either (the same text
+                // elsewhere, e.g. a retrieve answer, must not replay a
+                // compressed copy).
+                continue;
             }
             let key = (parsed.session, memory::raw_hash(block.raw));
             let is_new = block.message >= parsed.new_from;
@@ -268,11 +295,6 @@ impl Pipeline {
                 }
                 continue;
             }
-            let protection = policy::protection(block.call.as_ref(), &s.protect_tools);
-            if protection == Protection::Verbatim {
-                decisions.push((key, pass(Kind::Code), false));
-                continue;
-            }
             let Some(text) = json_span::string(block.value) else {
                 continue;
             };
@@ -339,11 +361,31 @@ impl Pipeline {
         }
         hashes.sort();
         hashes.dedup();
-        outcome.hashes = hashes;
         outcome.kinds = kinds.into_values().collect();
-        if !edits.is_empty() {
-            outcome.body = Some(Bytes::from(json_span::splice(body, edits)));
+        let mut out: Option<String> = if edits.is_empty() {
+            reinserted.clone()
+        } else {
+            Some(json_span::splice(body, edits))
+        };
+        // The retrieve tool, once a hash is cited, for the rest of the session.
+        if s.inject_tool && s.lossy {
+            let active = {
+                let mut sessions = self.retrieve_sessions.lock();
+                if !hashes.is_empty() {
+                    sessions.insert(parsed.session);
+                }
+                sessions.contains(&parsed.session)
+            };
+            let current = out.as_deref().unwrap_or(body);
+            if active && !retrieve::client_defines_tool(job.format, current) {
+                if let Some(with_tool) = retrieve::inject_tool(job.format, current) {
+                    out = Some(with_tool);
+                    outcome.retrieve = true;
+                }
+            }
         }
+        outcome.hashes = hashes;
+        outcome.body = out.map(Bytes::from);
         outcome
     }
 }

@@ -140,6 +140,11 @@ pub fn protection(call: Option<&ToolCall>, protected_tools: &[String]) -> Protec
     let Some(call) = call else {
         return Protection::None;
     };
+    if call.name == crate::retrieve::TOOL_NAME {
+        // Our own answers are originals: compressing them again would undo
+        // the retrieve.
+        return Protection::Verbatim;
+    }
     let named = protected_tools
         .iter()
         .any(|t| t.eq_ignore_ascii_case(&call.name));

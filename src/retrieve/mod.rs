@@ -35,7 +35,7 @@ pub const TOOL_NAME: &str = "headroom_retrieve";
 pub const MAX_ROUNDS: usize = 3;
 
 const DESCRIPTION: &str = "Retrieve content that headroom omitted from an earlier tool result. \
-Omission markers look like `[120 of 300 lines omitted — …; hash=0123456789abcdef]`; call this tool \
+Omission markers look like `[120 of 300 lines omitted — …; hash=<16 hex digits>]`; call this tool \
 with that hash to get the original text back, optionally only the lines containing `query`.";
 
 fn schema() -> Value {

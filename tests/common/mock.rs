@@ -15,6 +15,10 @@
 //! - `x-mock-sse-abort-after: N` end the stream with an error after N events
 //!   (the client sees a truncated stream).
 //!
+//! - `x-mock-retrieve: call|mixed|loop|missing` script `headroom_retrieve`
+//!   (see [`retrieve_script`]); `x-mock-pre-text: T` puts a text part before
+//!   the call.
+//!
 //! Used by the Rust tests (in-process, `MockUpstream::start`) and by the
 //! Python end-to-end tests and the benchmark (`examples/mock_upstream.rs`).
 
@@ -34,6 +38,8 @@ use sha2::{Digest, Sha256};
 /// One request as the mock received it.
 #[derive(Debug, Clone)]
 pub struct Recorded {
+    /// When the request arrived.
+    pub at: std::time::Instant,
     pub method: String,
     /// Path plus `?query` exactly as received.
     pub path_and_query: String,
@@ -163,6 +169,7 @@ async fn handle(req: HttpRequest, body: web::Bytes, state: web::Data<Arc<State>>
         .path_and_query()
         .map_or_else(|| req.path().to_string(), |p| p.as_str().to_string());
     state.records.lock().expect("records lock").push(Recorded {
+        at: std::time::Instant::now(),
         method: req.method().to_string(),
         path_and_query: path_and_query.clone(),
         headers: req
@@ -223,6 +230,19 @@ async fn handle(req: HttpRequest, body: web::Bytes, state: web::Data<Arc<State>>
         .to_string();
     let path = req.path();
 
+    if let Some(mode) = header(&req, "x-mock-retrieve") {
+        let stream = stream || path.ends_with(":streamGenerateContent");
+        if let Some(r) = retrieve_script(
+            path,
+            mode,
+            header(&req, "x-mock-pre-text"),
+            &json,
+            stream,
+            interval,
+        ) {
+            return r;
+        }
+    }
     let abort_after = num(&req, "x-mock-sse-abort-after").map(|n| n as usize);
     if path == "/v1/messages" {
         if stream {
@@ -491,4 +511,356 @@ pub fn gemini_events(model: &str, n: usize, usage_in: u64, usage_out: u64) -> Ve
             )
         })
         .collect()
+}
+
+/// Id the mock gives its `headroom_retrieve` calls.
+pub const RETRIEVE_ID: &str = "call_hr_retrieve_1";
+/// Id of the client tool call in a mixed turn.
+pub const CLIENT_ID: &str = "call_client_bash_1";
+
+/// What the model "says" after reading a retrieve answer: the SHA-256 of
+/// the answer text, so tests can compare it with the original.
+pub fn answer_text(retrieved: &str) -> String {
+    format!(
+        "RETRIEVED sha256={} bytes={}",
+        hex::encode(Sha256::digest(retrieved.as_bytes())),
+        retrieved.len()
+    )
+}
+
+fn first_hash(body: &serde_json::Value) -> Option<String> {
+    let text = body.to_string();
+    text.match_indices("hash=").find_map(|(i, _)| {
+        let h: String = text[i + 5..]
+            .chars()
+            .take_while(|c| c.is_ascii_hexdigit())
+            .collect();
+        (h.len() == 16).then_some(h)
+    })
+}
+
+/// The text our retrieve call got back, if this request carries it.
+pub fn retrieve_result(path: &str, body: &serde_json::Value) -> Option<String> {
+    let as_text = |v: &serde_json::Value| -> String {
+        match v {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Array(parts) => parts
+                .iter()
+                .filter_map(|p| p.get("text").and_then(|t| t.as_str()))
+                .collect(),
+            other => other.to_string(),
+        }
+    };
+    if path == "/v1/messages" {
+        for m in body.get("messages")?.as_array()? {
+            for b in m
+                .get("content")
+                .and_then(|c| c.as_array())
+                .into_iter()
+                .flatten()
+            {
+                if b["type"] == "tool_result" && b["tool_use_id"] == RETRIEVE_ID {
+                    return Some(as_text(&b["content"]));
+                }
+            }
+        }
+    } else if path == "/v1/chat/completions" {
+        for m in body.get("messages")?.as_array()? {
+            if m["role"] == "tool" && m["tool_call_id"] == RETRIEVE_ID {
+                return Some(as_text(&m["content"]));
+            }
+        }
+    } else if path == "/v1/responses" {
+        for it in body.get("input")?.as_array()? {
+            if it["type"] == "function_call_output" && it["call_id"] == RETRIEVE_ID {
+                return Some(as_text(&it["output"]));
+            }
+        }
+    } else {
+        for c in body.get("contents")?.as_array()? {
+            for p in c
+                .get("parts")
+                .and_then(|p| p.as_array())
+                .into_iter()
+                .flatten()
+            {
+                if p.pointer("/functionResponse/name").and_then(|n| n.as_str())
+                    == Some("headroom_retrieve")
+                {
+                    return Some(as_text(&p["functionResponse"]["response"]["content"]));
+                }
+            }
+        }
+    }
+    None
+}
+
+fn tool_choice_none(body: &serde_json::Value) -> bool {
+    body["tool_choice"] == "none"
+        || body["tool_choice"]["type"] == "none"
+        || body
+            .pointer("/toolConfig/functionCallingConfig/mode")
+            .and_then(|m| m.as_str())
+            == Some("NONE")
+}
+
+/// Script a model that uses `headroom_retrieve`:
+/// - `call`: call it for the first `hash=` in the request, then answer with
+///   [`answer_text`] of what it got;
+/// - `mixed`: call it together with a client tool (`Bash`), in one turn;
+/// - `loop`: keep calling it until tool use is switched off, then say
+///   `gave up after N rounds`;
+/// - `missing`: call it for a hash that is not stored.
+///
+/// `None` when the request has no marker and no retrieve result (the
+/// normal mock answers).
+pub fn retrieve_script(
+    path: &str,
+    mode: &str,
+    pre_text: Option<&str>,
+    body: &serde_json::Value,
+    stream: bool,
+    interval: Duration,
+) -> Option<HttpResponse> {
+    let model = body
+        .get("model")
+        .and_then(|m| m.as_str())
+        .unwrap_or("mock-model")
+        .to_string();
+    let rounds = body.to_string().matches(RETRIEVE_ID).count() / 2;
+    let result = retrieve_result(path, body);
+    let text: Option<String>;
+    let mut calls: Vec<(String, String, serde_json::Value)> = Vec::new();
+    match (mode, &result) {
+        ("loop", _) if !tool_choice_none(body) => {
+            let hash = first_hash(body).unwrap_or_else(|| "0000000000000000".into());
+            calls.push((
+                format!(
+                    "{RETRIEVE_ID}{}",
+                    if rounds > 0 {
+                        format!("_{rounds}")
+                    } else {
+                        String::new()
+                    }
+                ),
+                "headroom_retrieve".into(),
+                serde_json::json!({"hash": hash}),
+            ));
+            text = pre_text.map(str::to_string);
+        }
+        ("loop", _) => {
+            text = Some(format!(
+                "gave up after {} rounds",
+                body.to_string().matches("call_hr_retrieve_1").count() / 2
+            ));
+        }
+        (_, Some(got)) => {
+            text = Some(answer_text(got));
+        }
+        (_, None) => {
+            let hash = if mode == "missing" {
+                "ffffffffffffffff".to_string()
+            } else {
+                first_hash(body)?
+            };
+            calls.push((
+                RETRIEVE_ID.into(),
+                "headroom_retrieve".into(),
+                serde_json::json!({"hash": hash}),
+            ));
+            if mode == "mixed" {
+                calls.push((
+                    CLIENT_ID.into(),
+                    "Bash".into(),
+                    serde_json::json!({"command": "ls"}),
+                ));
+            }
+            text = pre_text.map(str::to_string);
+        }
+    }
+    // A client's next request in a mixed turn carries the Bash result: the
+    // normal answer, handled below with `text`.
+    Some(scripted(
+        path,
+        &model,
+        text.as_deref(),
+        &calls,
+        stream,
+        interval,
+    ))
+}
+
+fn scripted(
+    path: &str,
+    model: &str,
+    text: Option<&str>,
+    calls: &[(String, String, serde_json::Value)],
+    stream: bool,
+    interval: Duration,
+) -> HttpResponse {
+    let json = |v: serde_json::Value| {
+        HttpResponse::Ok()
+            .content_type("application/json")
+            .body(v.to_string())
+    };
+    if path == "/v1/messages" {
+        let mut content: Vec<serde_json::Value> = Vec::new();
+        if let Some(t) = text {
+            content.push(serde_json::json!({"type": "text", "text": t}));
+        }
+        for (id, name, input) in calls {
+            content.push(
+                serde_json::json!({"type": "tool_use", "id": id, "name": name, "input": input}),
+            );
+        }
+        let stop = if calls.is_empty() {
+            "end_turn"
+        } else {
+            "tool_use"
+        };
+        if !stream {
+            return json(
+                serde_json::json!({"id": "msg_mock", "type": "message", "role": "assistant", "model": model, "content": content,
+                "stop_reason": stop, "stop_sequence": null, "usage": {"input_tokens": 11, "output_tokens": 7}}),
+            );
+        }
+        let mut ev = vec![data(
+            Some("message_start"),
+            serde_json::json!({"type": "message_start", "message": {"id": "msg_mock", "type": "message", "role": "assistant", "model": model, "content": [], "stop_reason": null, "stop_sequence": null, "usage": {"input_tokens": 11, "output_tokens": 1}}}),
+        )];
+        for (i, b) in content.iter().enumerate() {
+            if b["type"] == "text" {
+                ev.push(data(Some("content_block_start"), serde_json::json!({"type": "content_block_start", "index": i, "content_block": {"type": "text", "text": ""}})));
+                ev.push(data(Some("content_block_delta"), serde_json::json!({"type": "content_block_delta", "index": i, "delta": {"type": "text_delta", "text": b["text"]}})));
+            } else {
+                ev.push(data(Some("content_block_start"), serde_json::json!({"type": "content_block_start", "index": i, "content_block": {"type": "tool_use", "id": b["id"], "name": b["name"], "input": {}}})));
+                ev.push(data(Some("content_block_delta"), serde_json::json!({"type": "content_block_delta", "index": i, "delta": {"type": "input_json_delta", "partial_json": b["input"].to_string()}})));
+            }
+            ev.push(data(
+                Some("content_block_stop"),
+                serde_json::json!({"type": "content_block_stop", "index": i}),
+            ));
+        }
+        ev.push(data(Some("message_delta"), serde_json::json!({"type": "message_delta", "delta": {"stop_reason": stop, "stop_sequence": null}, "usage": {"output_tokens": 7}})));
+        ev.push(data(
+            Some("message_stop"),
+            serde_json::json!({"type": "message_stop"}),
+        ));
+        return sse(ev, interval);
+    }
+    if path == "/v1/chat/completions" {
+        let tool_calls: Vec<serde_json::Value> = calls
+            .iter()
+            .map(|(id, name, input)| serde_json::json!({"id": id, "type": "function", "function": {"name": name, "arguments": input.to_string()}}))
+            .collect();
+        let finish = if calls.is_empty() {
+            "stop"
+        } else {
+            "tool_calls"
+        };
+        if !stream {
+            let mut message =
+                serde_json::json!({"role": "assistant", "content": text, "refusal": null});
+            if !tool_calls.is_empty() {
+                message["tool_calls"] = serde_json::json!(tool_calls);
+            }
+            return json(
+                serde_json::json!({"id": "chatcmpl-mock", "object": "chat.completion", "created": 1700000000, "model": model,
+                "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": null}],
+                "usage": {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18}}),
+            );
+        }
+        let chunk = |delta: serde_json::Value, finish: Option<&str>| {
+            data(
+                None,
+                serde_json::json!({"id": "chatcmpl-mock", "object": "chat.completion.chunk", "created": 1700000000, "model": model,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": null}]}),
+            )
+        };
+        let mut ev = vec![chunk(
+            serde_json::json!({"role": "assistant", "content": ""}),
+            None,
+        )];
+        if let Some(t) = text {
+            ev.push(chunk(serde_json::json!({"content": t}), None));
+        }
+        for (i, (id, name, input)) in calls.iter().enumerate() {
+            ev.push(chunk(serde_json::json!({"tool_calls": [{"index": i, "id": id, "type": "function", "function": {"name": name, "arguments": ""}}]}), None));
+            ev.push(chunk(serde_json::json!({"tool_calls": [{"index": i, "function": {"arguments": input.to_string()}}]}), None));
+        }
+        ev.push(chunk(serde_json::json!({}), Some(finish)));
+        ev.push(data(None, serde_json::json!({"id": "chatcmpl-mock", "object": "chat.completion.chunk", "created": 1700000000, "model": model, "choices": [],
+            "usage": {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18}})));
+        ev.push("data: [DONE]\n\n".to_string());
+        return sse(ev, interval);
+    }
+    if path == "/v1/responses" {
+        let mut output: Vec<serde_json::Value> = Vec::new();
+        if let Some(t) = text {
+            output.push(serde_json::json!({"type": "message", "id": "msg_mock", "status": "completed", "role": "assistant",
+                "content": [{"type": "output_text", "text": t, "annotations": []}]}));
+        }
+        for (i, (id, name, input)) in calls.iter().enumerate() {
+            output.push(serde_json::json!({"type": "function_call", "id": format!("fc_{i}"), "call_id": id, "name": name, "arguments": input.to_string(), "status": "completed"}));
+        }
+        let mut resp = responses_object(model, text.unwrap_or(""), 11, 7);
+        resp["output"] = serde_json::json!(output);
+        resp["id"] = serde_json::json!(format!("resp_mock_{}", calls.len()));
+        if !stream {
+            return json(resp);
+        }
+        let mut seq = 0u64;
+        let mut next = || {
+            seq += 1;
+            seq
+        };
+        let mut created = resp.clone();
+        created["status"] = "in_progress".into();
+        created["output"] = serde_json::json!([]);
+        let mut ev = vec![data(
+            Some("response.created"),
+            serde_json::json!({"type": "response.created", "sequence_number": next(), "response": created}),
+        )];
+        for (i, item) in output.iter().enumerate() {
+            let mut added = item.clone();
+            if item["type"] == "message" {
+                added["content"] = serde_json::json!([]);
+                ev.push(data(Some("response.output_item.added"), serde_json::json!({"type": "response.output_item.added", "sequence_number": next(), "output_index": i, "item": added})));
+                ev.push(data(Some("response.output_text.delta"), serde_json::json!({"type": "response.output_text.delta", "sequence_number": next(), "item_id": "msg_mock", "output_index": i, "content_index": 0, "delta": text.unwrap_or(""), "logprobs": []})));
+            } else {
+                added["arguments"] = serde_json::json!("");
+                ev.push(data(Some("response.output_item.added"), serde_json::json!({"type": "response.output_item.added", "sequence_number": next(), "output_index": i, "item": added})));
+                ev.push(data(Some("response.function_call_arguments.delta"), serde_json::json!({"type": "response.function_call_arguments.delta", "sequence_number": next(), "item_id": item["id"], "output_index": i, "delta": item["arguments"]})));
+            }
+            ev.push(data(Some("response.output_item.done"), serde_json::json!({"type": "response.output_item.done", "sequence_number": next(), "output_index": i, "item": item})));
+        }
+        ev.push(data(Some("response.completed"), serde_json::json!({"type": "response.completed", "sequence_number": next(), "response": resp})));
+        return sse(ev, interval);
+    }
+    // Gemini
+    let mut parts: Vec<serde_json::Value> = Vec::new();
+    if let Some(t) = text {
+        parts.push(serde_json::json!({"text": t}));
+    }
+    for (_, name, input) in calls {
+        parts.push(serde_json::json!({"functionCall": {"name": name, "args": input}}));
+    }
+    let chunk = |parts: Vec<serde_json::Value>, last: bool| {
+        let mut v = serde_json::json!({"candidates": [{"content": {"role": "model", "parts": parts}, "index": 0}], "modelVersion": model});
+        if last {
+            v["candidates"][0]["finishReason"] = "STOP".into();
+            v["usageMetadata"] = serde_json::json!({"promptTokenCount": 11, "candidatesTokenCount": 7, "totalTokenCount": 18});
+        }
+        v
+    };
+    if !stream {
+        return json(chunk(parts, true));
+    }
+    let n = parts.len();
+    let ev: Vec<String> = parts
+        .into_iter()
+        .enumerate()
+        .map(|(i, p)| data(None, chunk(vec![p], i + 1 == n)))
+        .collect();
+    sse(ev, interval)
 }
