@@ -9,6 +9,8 @@
 //! *recoverable* (visible, or the block was stored whole in CCR because a
 //! marker cites its hash; CCR keeps the original byte for byte).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};

@@ -7,6 +7,8 @@
 //! empty piece cache, and warm), checks that the counts are equal, and the
 //! time for the largest case as a stand-in for one 1 MB block.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::PathBuf;
 use std::time::Instant;
 

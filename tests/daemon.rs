@@ -2,6 +2,8 @@
 //! request log, live reload, headroomctl against a running daemon, and the
 //! graceful drain.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::process::Command;

@@ -2,6 +2,8 @@
 //! forwarding, unbuffered SSE, errors in the client's shape, retries before
 //! the first byte only.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::time::Duration;

@@ -2,6 +2,8 @@
 //! upstream: JSON and SSE, all four API formats, mixed turns, missing
 //! hashes, the round limit, and unbuffered text before a retrieve call.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::time::Duration;

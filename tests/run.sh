@@ -11,7 +11,10 @@
 #   2. .venv with tests/python/requirements.txt (re-installed when that file
 #      or the Python version changes; a stamp file remembers)
 #   3. cargo nextest run (if installed) or cargo test
-#   4. .venv/bin/python -m pytest tests/python (per-test timeout)
+#   4. npm ci --prefix tests/agent (Claude Code for the agent test; when
+#      node_modules is missing or package-lock.json changed; skipped
+#      without npm)
+#   5. .venv/bin/python -m pytest tests/python (per-test timeout)
 #
 # Env: PYTHON (default python3), HEADROOM_TARGET_DIR (default: cargo's
 # target directory + /debug),
@@ -64,6 +67,20 @@ if [[ "${HEADROOM_SKIP_RUST_TESTS:-0}" != "1" ]]; then
         step "cargo test (cargo-nextest not installed)"
         cargo test --no-fail-fast
     fi
+fi
+
+step "Claude Code (tests/agent, npm ci)"
+# The real agent for tests/python/test_claude_code.py, pinned by
+# tests/agent/package-lock.json; re-installed when the lock changes.
+AGENT="$ROOT/tests/agent"
+AGENT_STAMP="$AGENT/node_modules/.headroom-lock.stamp"
+if ! command -v npm >/dev/null 2>&1; then
+    echo "npm not found: the Claude Code test will be skipped"
+elif [[ ! -f "$AGENT_STAMP" || "$(cat "$AGENT_STAMP")" != "$(sha256sum "$AGENT/package-lock.json" | cut -d' ' -f1)" ]]; then
+    npm ci --prefix "$AGENT" --no-audit --no-fund
+    sha256sum "$AGENT/package-lock.json" | cut -d' ' -f1 > "$AGENT_STAMP"
+else
+    echo "up to date (tests/agent/package-lock.json unchanged)"
 fi
 
 step "pytest tests/python"

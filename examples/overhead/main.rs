@@ -540,7 +540,9 @@ fn print_markdown(
     );
     let paced = format!("latency at {:.0} req/s, c={c}", plan.rate);
     let closed = format!("latency, c={c} closed loop");
-    let rows: [(usize, &str, &[(f64, &str, Option<usize>)]); 4] = [
+    // (measurement, label, [(quantile, name, target)])
+    type Row<'a> = (usize, &'a str, &'a [(f64, &'a str, Option<usize>)]);
+    let rows: [Row; 4] = [
         (
             0,
             &closed,

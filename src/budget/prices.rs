@@ -514,6 +514,36 @@ mod tests {
     }
 
     #[test]
+    fn names_clients_send_are_known() {
+        for name in [
+            "claude-3-5-sonnet-20241022",
+            "claude-3-5-sonnet-latest",
+            "claude-3-5-haiku-latest",
+            "claude-3-opus-latest",
+            "claude-sonnet-4-20250514",
+            "claude-opus-4-1-20250805",
+            "claude-haiku-4-5-20251001",
+            "gpt-4o-mini",
+            "gpt-4.1-2025-04-14",
+            "o3-mini",
+            "o4-mini",
+            "gpt-5-codex",
+            "gpt-5.1-codex-max",
+            "codex-mini-latest",
+            "gemini-2.5-flash",
+            "gemini-2.5-flash-lite",
+            "models/gemini-2.5-pro",
+            "gemini-3-pro-preview",
+            "azure/gpt-4o",
+            "openrouter/openai/gpt-5",
+        ] {
+            let p = price(name);
+            assert!(!p.estimated, "{name} → {}", p.resolved);
+            assert!(p.rates.base.input > 0.0, "{name}");
+        }
+    }
+
+    #[test]
     fn fallbacks_are_flagged() {
         // Family: a new Opus is priced as the most expensive known Opus.
         let p = price("claude-opus-9");

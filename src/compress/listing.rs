@@ -3,15 +3,17 @@
 //!
 //! Called by `compress_block` when the router picked [`Kind::Listing`].
 //! Each format is parsed into entries (directory, name, original line);
-//! see `listing_render` for the output shapes. Lossless mode rewrites path
-//! lists, trees and counted lists as one line per directory
-//! (`dir: name name/ name`), which keeps every name, count and summary.
-//! Lossy mode also drops the `ls -l` columns (permissions, owner, size,
-//! date) behind one marker and, for one-path-per-line formats, keeps the
-//! full line of every rare entry (basename unique in the listing) and of
-//! every query match, grouping the rest per directory; long runs of
-//! numbered names (`0001.json … 0420.json`) fold into first/last plus a
-//! marker. Tool error lines (`ls: cannot access …`) are always kept.
+//! see `listing_render` for the output shapes. Lossless mode rewrites
+//! trees and `ls -R` name lists as one line per directory (`dir: name
+//! name/ name`); one-path-per-line formats (`find`, `wc -l`) keep the full
+//! line of every rare entry (basename unique in the listing) and of every
+//! query match and group the rest per directory. Every name, count and
+//! summary survives. Lossy mode also drops the `ls -l` columns
+//! (permissions, owner, size, date) behind one marker, summarises names
+//! found in many directories (`mod.rs ×15`) in one marker, and folds long
+//! runs of numbered names (`0001.json … 0420.json`) into first two, last
+//! one and a marker. Tool error lines (`ls: cannot access …`) are always
+//! kept.
 //! Output is a pure function of the input; unknown shapes return `None`.
 //!
 //! [`Kind::Listing`]: super::Kind::Listing
@@ -727,13 +729,17 @@ mod tests {
     }
 
     #[test]
-    fn find_lossless_groups_everything() {
+    fn find_lossless_keeps_rare_lines_and_groups_the_rest() {
         let src = find_listing();
         let out = compress(&input(&src, "find . -type f", None), &lossless()).expect("smaller");
         assert!(!out.lossy);
-        assert!(out
-            .text
-            .contains("./crates/c03/src: lib.rs unique_module_3.rs"));
+        assert!(out.text.contains("\n./crates/c03/src/unique_module_3.rs\n"));
+        assert!(
+            out.text
+                .contains("./crates/c03: Cargo.toml\n./crates/c03/src: lib.rs\n"),
+            "{}",
+            out.text
+        );
         assert!(out.text.contains("case-0017.json"));
         assert!(!out.text.contains("omitted"));
     }

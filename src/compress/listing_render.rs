@@ -132,7 +132,9 @@ pub fn render(l: &Listing<'_>, plan: &Plan<'_>) -> Option<(String, bool)> {
                 plan.markers,
             ));
         }
-        Format::Paths | Format::Counted if plan.lossy => {
+        // One-path-per-line formats keep the whole line of rare entries
+        // and query matches in both modes (grouping the rest is lossless).
+        Format::Paths | Format::Counted => {
             let rare = plan.rare.iter().filter(|r| **r).count();
             let by_rare = rare <= FULL_LINE_MAX || rare * 100 <= n * FULL_LINE_MAX_PCT;
             let numbered = numbered_runs(l);

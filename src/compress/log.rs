@@ -42,15 +42,16 @@ pub fn looks_like(input: &Input<'_>) -> bool {
         s
     };
     let mut c = Classifier::default();
-    let mut lines = 0usize;
-    let mut signals = 0usize;
-    let mut strong = 0usize;
+    let (mut lines, mut bytes, mut stamped) = (0usize, 0usize, 0usize);
+    let (mut signals, mut strong) = (0usize, 0usize);
     for l in sample {
         let info = c.classify(l);
         if info.class == Class::Blank {
             continue;
         }
         lines += 1;
+        bytes += l.len();
+        stamped += usize::from(info.body > 0);
         let signal =
             info.body > 0 || !matches!(info.class, Class::Normal | Class::Header | Class::Decor);
         signals += usize::from(signal);
@@ -59,7 +60,13 @@ pub fn looks_like(input: &Input<'_>) -> bool {
             Class::Error | Class::Summary | Class::Frame | Class::Pass
         ));
     }
-    lines >= 3 && (signals * 100 >= lines * 30 || (strong >= 2 && strong * 100 >= lines * 10))
+    // Paragraph-long lines are prose (documents that mention errors), unless
+    // they carry timestamps.
+    if lines == 0 || (bytes / lines > 250 && stamped * 2 < lines) {
+        return false;
+    }
+    lines >= 3
+        && (signals * 100 >= lines * 30 || (strong >= 3 && strong * 100 >= lines * 15))
 }
 
 /// True when `command` runs a build, test, lint or CI tool, or prints a log
@@ -557,5 +564,21 @@ mod tests {
         assert!(out.text.contains("WARN [db] Connection lost to 10.0.0.7"));
         assert!(out.text.contains("repeats"));
         assert!(out.text.len() < t.len() / 5);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics_on_log_like_noise(parts in proptest::collection::vec(
+            "(error|warn|FAILED|\\s|\\t|\\r|\\n|  at |Caused by: |[0-9:T.Z-]{1,12}|\\[ERROR\\] |##\\[group\\]|\u{1b}\\[3[0-9]m|é|--- FAIL|[a-z_]{1,8}|:|\\||   Compiling x v1|test a ... ok)",
+            0..300,
+        )) {
+            let text: String = parts.concat();
+            for opts in [Options::default(), Options { lossy: false, ..Options::default() }] {
+                if let Some(out) = compress(&input(&text), &opts) {
+                    proptest::prop_assert_eq!(out.lossy, opts.lossy && out.lossy);
+                }
+            }
+            let _ = looks_like(&input(&text));
+        }
     }
 }

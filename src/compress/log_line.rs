@@ -6,7 +6,10 @@
 //! Pure functions over one line at a time; the only state is a reusable
 //! lower-case buffer. Keyword matching is word-aware so that identifiers such
 //! as `error_prone`, `ErrorHandler` or `maven-failsafe-plugin` and zero counts
-//! such as `Failures: 0` or `no errors` do not make a line an error line.
+//! such as `Failures: 0` or `no errors` do not make a line an error line
+//! (the word rules live in [`super::log_words`]).
+
+use super::log_words::{scan, Words};
 
 /// What a log line is, as far as keeping it goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -103,8 +106,9 @@ impl Classifier {
         self.lower.push_str(trimmed.trim_end());
         self.lower.make_ascii_lowercase();
         let lower = self.lower.as_str();
-        let keyword = has_keyword_substring(lower);
-        let class = classify_lower(trimmed, lower);
+        let words = scan(lower);
+        let keyword = words.keyword;
+        let class = classify_lower(trimmed, lower, words);
         LineInfo {
             class,
             body,
@@ -116,7 +120,7 @@ impl Classifier {
     }
 }
 
-fn classify_lower(orig: &str, lower: &str) -> Class {
+fn classify_lower(orig: &str, lower: &str, words: Words) -> Class {
     if lower.is_empty() {
         return Class::Blank;
     }
@@ -145,7 +149,7 @@ fn classify_lower(orig: &str, lower: &str) -> Class {
             // A passing test named `throws_exception_on_error` is still a pass.
             return noise;
         }
-        if has_strong_error(lower) {
+        if words.strong {
             return Class::Error;
         }
         if level == Some(Level::Warn) {
@@ -153,13 +157,13 @@ fn classify_lower(orig: &str, lower: &str) -> Class {
         }
         return noise;
     }
-    if level == Some(Level::Error) || lower.starts_with("##[error]") || has_error(lower) {
+    if level == Some(Level::Error) || lower.starts_with("##[error]") || words.error {
         return Class::Error;
     }
     if is_summary(rest_trim, orig) {
         return Class::Summary;
     }
-    if level == Some(Level::Warn) || lower.starts_with("##[warning]") || has_warning(lower) {
+    if level == Some(Level::Warn) || lower.starts_with("##[warning]") || words.warning {
         return Class::Warning;
     }
     if is_header(rest_trim) {
@@ -424,7 +428,7 @@ fn noise_class(rest: &str, lower: &str) -> Option<Class> {
     if rest.starts_with("progress (") || is_progress(rest) {
         return Some(Class::Progress);
     }
-    let r = rest.trim_start_matches(|c: char| c == '>' || c == '=' || c == ' ');
+    let r = rest.trim_start_matches(['>', '=', ' ']);
     if COMPILE.iter().any(|p| r.starts_with(p)) {
         // `checking` is also English: require a version or a path.
         if r.starts_with("checking ") || r.starts_with("fresh ") {
@@ -500,7 +504,12 @@ fn is_pass(rest: &str) -> bool {
     if rest.ends_with(" passed") && !rest.as_bytes()[0].is_ascii_digit() && !rest.contains(',') {
         return true;
     }
-    if rest.contains(" passed [") {
+    // pytest -v: `tests/x.py::test_a PASSED    [ 12%]`
+    let no_pct = match rest.rfind(" [") {
+        Some(p) if rest.ends_with("%]") => rest[..p].trim_end(),
+        _ => rest,
+    };
+    if no_pct.ends_with(" passed") && no_pct.contains("::") {
         return true;
     }
     // Maven/surefire per-class line with zero failures and errors.
@@ -648,269 +657,6 @@ fn has_count_phrase(t: &str) -> bool {
         }
     }
     false
-}
-
-/// Stems that make a line an error line, with the suffixes allowed after
-/// them (`None` = any continuation) and whether a word start is required.
-struct Stem {
-    pat: &'static str,
-    suffixes: Option<&'static [&'static str]>,
-    word_start: bool,
-}
-
-const ERROR_STEMS: &[Stem] = &[
-    Stem {
-        pat: "error",
-        suffixes: Some(&["s", "ed", ""]),
-        word_start: false,
-    },
-    Stem {
-        pat: "fail",
-        suffixes: Some(&["ures", "ure", "ing", "ed", "s", ""]),
-        word_start: false,
-    },
-    Stem {
-        pat: "exception",
-        suffixes: Some(&["s", ""]),
-        word_start: false,
-    },
-    Stem {
-        pat: "panic",
-        suffixes: Some(&["ked", "king", "s", ""]),
-        word_start: false,
-    },
-    Stem {
-        pat: "fatal",
-        suffixes: Some(&[""]),
-        word_start: false,
-    },
-    Stem {
-        pat: "traceback",
-        suffixes: None,
-        word_start: false,
-    },
-    Stem {
-        pat: "assert",
-        suffixes: None,
-        word_start: false,
-    },
-    Stem {
-        pat: "expected",
-        suffixes: Some(&[""]),
-        word_start: false,
-    },
-    Stem {
-        pat: "abort",
-        suffixes: Some(&["ing", "ed", "s", ""]),
-        word_start: true,
-    },
-    Stem {
-        pat: "denied",
-        suffixes: Some(&[""]),
-        word_start: true,
-    },
-    Stem {
-        pat: "refused",
-        suffixes: Some(&[""]),
-        word_start: true,
-    },
-    Stem {
-        pat: "killed",
-        suffixes: Some(&[""]),
-        word_start: true,
-    },
-    Stem {
-        pat: "critical",
-        suffixes: Some(&[""]),
-        word_start: true,
-    },
-    Stem {
-        pat: "severe",
-        suffixes: Some(&[""]),
-        word_start: true,
-    },
-    Stem {
-        pat: "unresolved",
-        suffixes: Some(&[""]),
-        word_start: true,
-    },
-    Stem {
-        pat: "undefined",
-        suffixes: Some(&[""]),
-        word_start: true,
-    },
-    Stem {
-        pat: "undeclared",
-        suffixes: Some(&[""]),
-        word_start: true,
-    },
-    Stem {
-        pat: "mismatch",
-        suffixes: Some(&["es", "ed", ""]),
-        word_start: true,
-    },
-    Stem {
-        pat: "broken",
-        suffixes: Some(&[""]),
-        word_start: true,
-    },
-    Stem {
-        pat: "invalid",
-        suffixes: Some(&[""]),
-        word_start: true,
-    },
-    Stem {
-        pat: "crash",
-        suffixes: Some(&["ed", "es", ""]),
-        word_start: true,
-    },
-    Stem {
-        pat: "err!",
-        suffixes: None,
-        word_start: true,
-    },
-];
-
-const ERROR_PHRASES: &[&str] = &[
-    "caused by",
-    "not found",
-    "cannot ",
-    "can't ",
-    "could not ",
-    "couldn't ",
-    "unable to ",
-    "timed out",
-    "timeout exceeded",
-    "timeout expired",
-    "deadline exceeded",
-    "segmentation fault",
-    "core dumped",
-    "no space left",
-    "no such file",
-    "does not exist",
-    "out of memory",
-    "stack overflow",
-    "permission denied",
-    "unsuccessful",
-    "canceled",
-    "cancelled",
-];
-
-/// True when `lower` (a lower-cased line) reports a problem.
-pub(super) fn has_error(lower: &str) -> bool {
-    if ERROR_PHRASES.iter().any(|p| lower.contains(p)) {
-        return true;
-    }
-    if nonzero_exit(lower) {
-        return true;
-    }
-    ERROR_STEMS.iter().any(|s| stem_matches(lower, s))
-}
-
-/// Error words strong enough to override a noise prefix (`Downloading x
-/// failed`, `Compiling x ... error:`).
-fn has_strong_error(lower: &str) -> bool {
-    ERROR_STEMS[..3].iter().any(|s| stem_matches(lower, s)) || lower.contains("cannot ")
-}
-
-fn has_warning(lower: &str) -> bool {
-    const WARN: Stem = Stem {
-        pat: "warn",
-        suffixes: Some(&["ings", "ing", "ed", "s", ""]),
-        word_start: false,
-    };
-    lower.contains("deprecat") || stem_matches(lower, &WARN)
-}
-
-/// Substring test used by the corpus/brief rule for long stack traces.
-pub(super) fn has_keyword_substring(lower: &str) -> bool {
-    [
-        "error",
-        "fail",
-        "exception",
-        "expected",
-        "assert",
-        "caused by",
-    ]
-    .iter()
-    .any(|k| lower.contains(k))
-}
-
-fn nonzero_exit(lower: &str) -> bool {
-    for p in ["exit code ", "exit status ", "exited with code "] {
-        if let Some(i) = lower.find(p) {
-            let rest = &lower.as_bytes()[i + p.len()..];
-            if rest
-                .first()
-                .is_some_and(|c| c.is_ascii_digit() && *c != b'0')
-                || (rest.first() == Some(&b'0') && rest.get(1).is_some_and(u8::is_ascii_digit))
-            {
-                return true;
-            }
-        }
-    }
-    false
-}
-
-fn is_word_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_'
-}
-
-fn stem_matches(lower: &str, stem: &Stem) -> bool {
-    let b = lower.as_bytes();
-    let mut from = 0;
-    while let Some(off) = lower[from..].find(stem.pat) {
-        let p = from + off;
-        from = p + 1;
-        if stem.word_start && p > 0 && b[p - 1].is_ascii_alphabetic() {
-            continue;
-        }
-        let after = p + stem.pat.len();
-        let end = match stem.suffixes {
-            None => after,
-            Some(sufs) => {
-                let hit = sufs.iter().find_map(|s| {
-                    let e = after + s.len();
-                    (lower[after..].starts_with(s) && !b.get(e).copied().is_some_and(is_word_byte))
-                        .then_some(e)
-                });
-                match hit {
-                    Some(e) => e,
-                    None => continue,
-                }
-            }
-        };
-        if is_zero_count(b, p, end) {
-            continue;
-        }
-        return true;
-    }
-    false
-}
-
-/// `0 errors`, `no failures`, `Failures: 0`, `errors=0`, `error(s): 0`.
-fn is_zero_count(b: &[u8], start: usize, end: usize) -> bool {
-    let before = &b[..start];
-    let zero_before = before.ends_with(b"0 ")
-        && (before.len() < 3 || !matches!(before[before.len() - 3], b'0'..=b'9' | b'.'));
-    let no_before = before.ends_with(b"no ")
-        && (before.len() < 4 || !before[before.len() - 4].is_ascii_alphanumeric());
-    if zero_before || no_before {
-        return true;
-    }
-    let mut rest = &b[end..];
-    if rest.starts_with(b"(s)") {
-        rest = &rest[3..];
-    }
-    let rest = match rest.first() {
-        Some(b':') | Some(b'=') => &rest[1..],
-        _ => return false,
-    };
-    let rest = rest.strip_prefix(b" ").unwrap_or(rest);
-    rest.first() == Some(&b'0')
-        && !rest
-            .get(1)
-            .is_some_and(|c| c.is_ascii_digit() || *c == b'.')
 }
 
 #[cfg(test)]

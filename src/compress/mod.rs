@@ -34,6 +34,7 @@ pub mod listing_render;
 pub mod log;
 mod log_line;
 mod log_select;
+mod log_words;
 pub mod marker;
 pub mod prose;
 mod prose_rank;

@@ -58,6 +58,7 @@ pub fn settings(config: &Config) -> Settings {
         target_ratio: config.target_ratio,
         protect_tools: config.protect_tool_results.clone(),
         inject_tool: config.ccr_inject_tool,
+        proactive_expansion: config.ccr_proactive_expansion,
     }
 }
 

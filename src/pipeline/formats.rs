@@ -57,6 +57,27 @@ pub struct Parsed<'a> {
     pub new_from: usize,
     /// File edits (Edit/Write/MultiEdit/NotebookEdit) by message index.
     pub edits: Vec<(usize, String)>,
+    /// Text the user typed, in order (for proactive expansion).
+    pub user_texts: Vec<UserText<'a>>,
+}
+
+/// A string literal of user-typed text.
+#[derive(Debug, Clone)]
+pub struct UserText<'a> {
+    pub message: usize,
+    pub span: Range<usize>,
+    pub value: &'a RawValue,
+}
+
+fn note_user<'a>(out: &mut Vec<UserText<'a>>, body: &'a str, raw: &'a RawValue, message: usize) {
+    let typed = js::string(raw).and_then(|t| user_text(&t)).is_some();
+    if let (true, Some(span)) = (typed, js::offset(body, raw)) {
+        out.push(UserText {
+            message,
+            span,
+            value: raw,
+        });
+    }
 }
 
 /// Tool names whose calls modify a file (for the Read lifecycle).
@@ -158,6 +179,7 @@ fn anthropic<'a>(body: &'a str, top: &Object<'a>) -> Option<Parsed<'a>> {
     let mut last_user_text: Option<String> = None;
     let mut last_assistant = None;
     let mut blocks = Vec::new();
+    let mut user_texts: Vec<UserText<'a>> = Vec::new();
     for (i, m) in messages.iter().enumerate() {
         let Some(msg) = js::object(m) else { continue };
         let role = js::str_field(&msg, "role").unwrap_or_default();
@@ -171,6 +193,7 @@ fn anthropic<'a>(body: &'a str, top: &Object<'a>) -> Option<Parsed<'a>> {
             if role == "user" {
                 if let Some(t) = user_text(&text) {
                     last_user_text = Some(t);
+                    note_user(&mut user_texts, body, content, i);
                 }
             }
             continue;
@@ -185,6 +208,9 @@ fn anthropic<'a>(body: &'a str, top: &Object<'a>) -> Option<Parsed<'a>> {
                 "text" if role == "user" => {
                     if let Some(t) = js::str_field(&b, "text").and_then(|t| user_text(&t)) {
                         last_user_text = Some(t);
+                        if let Some(raw) = b.get("text") {
+                            note_user(&mut user_texts, body, raw, i);
+                        }
                     }
                 }
                 "tool_use" | "server_tool_use" => {
@@ -238,6 +264,7 @@ fn anthropic<'a>(body: &'a str, top: &Object<'a>) -> Option<Parsed<'a>> {
         messages: messages.len(),
         new_from: last_assistant.map_or(0, |a| a + 1),
         edits,
+        user_texts,
     })
 }
 
@@ -260,6 +287,7 @@ fn openai_chat<'a>(body: &'a str, top: &Object<'a>) -> Option<Parsed<'a>> {
     let mut last_user_text: Option<String> = None;
     let mut last_assistant = None;
     let mut blocks = Vec::new();
+    let mut user_texts: Vec<UserText<'a>> = Vec::new();
     for (i, m) in messages.iter().enumerate() {
         let Some(msg) = js::object(m) else { continue };
         let role = js::str_field(&msg, "role").unwrap_or_default();
@@ -268,13 +296,17 @@ fn openai_chat<'a>(body: &'a str, top: &Object<'a>) -> Option<Parsed<'a>> {
                 if let Some(c) = msg.get("content") {
                     if let Some(t) = js::string(c) {
                         last_user_text = user_text(&t).or(last_user_text.take());
+                        note_user(&mut user_texts, body, c, i);
                     } else if let Some(parts) = js::array(c) {
                         for p in parts {
-                            if let Some(t) = js::object(p)
-                                .and_then(|o| js::str_field(&o, "text").map(|t| t.into_owned()))
-                            {
-                                if let Some(t) = user_text(&t) {
+                            if let Some(po) = js::object(p) {
+                                if let Some(t) =
+                                    js::str_field(&po, "text").and_then(|t| user_text(&t))
+                                {
                                     last_user_text = Some(t);
+                                    if let Some(raw) = po.get("text") {
+                                        note_user(&mut user_texts, body, raw, i);
+                                    }
                                 }
                             }
                         }
@@ -335,6 +367,7 @@ fn openai_chat<'a>(body: &'a str, top: &Object<'a>) -> Option<Parsed<'a>> {
         messages: messages.len(),
         new_from: last_assistant.map_or(0, |a| a + 1),
         edits,
+        user_texts,
     })
 }
 
@@ -352,6 +385,7 @@ fn responses<'a>(body: &'a str, top: &Object<'a>) -> Option<Parsed<'a>> {
     let mut last_user_text: Option<String> = None;
     let mut last_assistant = None;
     let mut blocks = Vec::new();
+    let mut user_texts: Vec<UserText<'a>> = Vec::new();
     for (i, it) in items.iter().enumerate() {
         let Some(o) = js::object(it) else { continue };
         let ty = js::str_field(&o, "type").unwrap_or_default();
@@ -396,13 +430,17 @@ fn responses<'a>(body: &'a str, top: &Object<'a>) -> Option<Parsed<'a>> {
                 if let Some(c) = o.get("content") {
                     if let Some(t) = js::string(c) {
                         last_user_text = user_text(&t).or(last_user_text.take());
+                        note_user(&mut user_texts, body, c, i);
                     } else if let Some(parts) = js::array(c) {
                         for p in parts {
-                            if let Some(t) = js::object(p)
-                                .and_then(|po| js::str_field(&po, "text").map(|t| t.into_owned()))
-                            {
-                                if let Some(t) = user_text(&t) {
+                            if let Some(po) = js::object(p) {
+                                if let Some(t) =
+                                    js::str_field(&po, "text").and_then(|t| user_text(&t))
+                                {
                                     last_user_text = Some(t);
+                                    if let Some(raw) = po.get("text") {
+                                        note_user(&mut user_texts, body, raw, i);
+                                    }
                                 }
                             }
                         }
@@ -418,6 +456,7 @@ fn responses<'a>(body: &'a str, top: &Object<'a>) -> Option<Parsed<'a>> {
         messages: items.len(),
         new_from: last_assistant.map_or(0, |a| a + 1),
         edits,
+        user_texts,
     })
 }
 
@@ -434,6 +473,7 @@ fn gemini<'a>(body: &'a str, top: &Object<'a>) -> Option<Parsed<'a>> {
     let mut pending: Vec<(String, ToolCall, Option<String>)> = Vec::new();
     let mut edits = Vec::new();
     let mut blocks = Vec::new();
+    let mut user_texts: Vec<UserText<'a>> = Vec::new();
     for (i, c) in contents.iter().enumerate() {
         let Some(o) = js::object(c) else { continue };
         let role = js::str_field(&o, "role").unwrap_or_default();
@@ -449,6 +489,9 @@ fn gemini<'a>(body: &'a str, top: &Object<'a>) -> Option<Parsed<'a>> {
                 if role == "user" {
                     if let Some(t) = user_text(&t) {
                         last_user_text = Some(t);
+                        if let Some(raw) = po.get("text") {
+                            note_user(&mut user_texts, body, raw, i);
+                        }
                     }
                 }
             }
@@ -494,6 +537,7 @@ fn gemini<'a>(body: &'a str, top: &Object<'a>) -> Option<Parsed<'a>> {
         messages: contents.len(),
         new_from: last_model.map_or(0, |a| a + 1),
         edits,
+        user_texts,
     })
 }
 

@@ -11,6 +11,7 @@
 //! compression worker pool (`actors::compression`), never on an HTTP
 //! worker thread.
 
+pub mod expand;
 pub mod formats;
 pub mod json_span;
 pub mod memory;
@@ -52,6 +53,8 @@ pub struct Settings {
     pub protect_tools: Vec<String>,
     /// Add `headroom_retrieve` to requests that cite a CCR hash.
     pub inject_tool: bool,
+    /// Put dropped lines the newest question asks about back into it.
+    pub proactive_expansion: bool,
 }
 
 impl Default for Settings {
@@ -69,6 +72,7 @@ impl Default for Settings {
                 .map(|s| s.to_string())
                 .collect(),
             inject_tool: true,
+            proactive_expansion: true,
         }
     }
 }
@@ -175,17 +179,12 @@ impl Pipeline {
         let mut decisions: Vec<(memory::Key, Remembered, bool)> = Vec::new();
         let mut kinds: BTreeMap<Kind, KindStats> = BTreeMap::new();
         let mut hashes: Vec<String> = Vec::new();
+        // (hash, forwarded text) of every lossy block, for proactive expansion.
+        let mut dropped: Vec<(String, Arc<str>)> = Vec::new();
         for block in &parsed.blocks {
             if job.cancelled() {
                 outcome.error = Some("cancelled".into());
                 return outcome;
-            }
-            let protection = policy::protection(block.call.as_ref(), &s.protect_tools);
-            if protection == Protection::Verbatim {
-                // Never changed, so never remembered either (the same text
-                // elsewhere, e.g. a retrieve answer, must not replay a
-                // compressed copy).
-                continue;
             }
             let key = (parsed.session, memory::raw_hash(block.raw));
             let is_new = block.message >= parsed.new_from;
@@ -258,6 +257,13 @@ impl Pipeline {
                 }
             }
 
+            let protection = policy::protection(block.call.as_ref(), &s.protect_tools);
+            if protection == Protection::Verbatim {
+                // Never changed, so never remembered either (the same text
+                // elsewhere, e.g. a retrieve answer, must not replay a
+                // compressed copy).
+                continue;
+            }
             if let Some(r) = remembered {
                 outcome.replayed += 1;
                 outcome.tokens_before += r.tokens_before as u64;
@@ -266,6 +272,7 @@ impl Pipeline {
                     edits.push((block.span.clone(), json_span::literal(text)));
                     if let Some(h) = &r.ccr {
                         hashes.push(h.to_string());
+                        dropped.push((h.to_string(), text.clone()));
                     }
                 }
                 continue;
@@ -331,6 +338,7 @@ impl Pipeline {
                     let cited = out.lossy.then(|| {
                         self.store.put(&hash, &text);
                         hashes.push(hash.clone());
+                        dropped.push((hash.clone(), Arc::from(out.text.as_str())));
                         Arc::from(hash.as_str())
                     });
                     edits.push((block.span.clone(), json_span::literal(&out.text)));
@@ -356,6 +364,43 @@ impl Pipeline {
             outcome.error = Some("cancelled".into());
             return outcome;
         }
+        // Proactive expansion: the newest question asks about something an
+        // earlier block dropped → put those lines back, in the new turn only.
+        if let Some(ut) = parsed
+            .user_texts
+            .iter()
+            .rev()
+            .find(|u| u.message >= parsed.new_from)
+        {
+            let key = (parsed.session, memory::raw_hash(ut.value.get()));
+            match self.memory.get(&key) {
+                Some(r) => {
+                    if let Some(text) = &r.text {
+                        edits.push((ut.span.clone(), json_span::literal(text)));
+                    }
+                }
+                None if s.proactive_expansion && s.lossy && !dropped.is_empty() => {
+                    let question = json_span::string(ut.value).unwrap_or_default();
+                    let expansion = expand::lines_for(&question, &dropped, &*self.store);
+                    let text = expansion.map(|e| Arc::<str>::from(format!("{question}\n\n{e}")));
+                    if let Some(t) = &text {
+                        edits.push((ut.span.clone(), json_span::literal(t)));
+                    }
+                    decisions.push((
+                        key,
+                        Remembered {
+                            text,
+                            kind: Kind::Other,
+                            tokens_before: 0,
+                            tokens_after: 0,
+                            ccr: None,
+                        },
+                        false,
+                    ));
+                }
+                None => {}
+            }
+        }
         for (key, value, overwrite) in decisions {
             self.memory.put(key, value, overwrite);
         }
@@ -368,7 +413,7 @@ impl Pipeline {
             Some(json_span::splice(body, edits))
         };
         // The retrieve tool, once a hash is cited, for the rest of the session.
-        if s.inject_tool && s.lossy {
+        if s.inject_tool {
             let active = {
                 let mut sessions = self.retrieve_sessions.lock();
                 if !hashes.is_empty() {

@@ -29,10 +29,13 @@ pub struct Entry {
 
 const MAX_ENTRIES: usize = 10_000;
 
+/// Entries by key, and keys in insertion order (for the bound).
+type Entries = (HashMap<String, Arc<Entry>>, VecDeque<String>);
+
 /// Bounded store of mixed-turn entries.
 #[derive(Default)]
 pub struct Pending {
-    inner: Mutex<(HashMap<String, Arc<Entry>>, VecDeque<String>)>,
+    inner: Mutex<Entries>,
 }
 
 impl Pending {

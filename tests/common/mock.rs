@@ -19,6 +19,15 @@
 //!   (see [`retrieve_script`]); `x-mock-pre-text: T` puts a text part before
 //!   the call.
 //!
+//! `GET /__mock/last` returns the last recorded request as JSON (see
+//! [`last_record`]); `GET /__mock/records` returns all of them, in order
+//! (see [`all_records`]).
+//!
+//! Agent-script mode (chosen at start-up, [`MockOptions::agent_script`];
+//! `mock_upstream --agent-script`): `/v1/messages` answers like a model
+//! running one tool loop for a real agent (Claude Code), which sends no
+//! `x-mock-*` headers: see [`agent_script`].
+//!
 //! Used by the Rust tests (in-process, `MockUpstream::start`) and by the
 //! Python end-to-end tests and the benchmark (`examples/mock_upstream.rs`).
 
@@ -68,6 +77,14 @@ impl Recorded {
 struct State {
     records: Mutex<Vec<Recorded>>,
     failures: Mutex<HashMap<String, u32>>,
+    opts: MockOptions,
+}
+
+/// Behaviour fixed when the mock starts (not per request).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MockOptions {
+    /// Answer `/v1/messages` with [`agent_script`].
+    pub agent_script: bool,
 }
 
 /// A running mock upstream.
@@ -86,7 +103,15 @@ impl MockUpstream {
 
     /// Start on `addr` with `workers` HTTP workers.
     pub fn start_on(addr: &str, workers: usize) -> MockUpstream {
-        let state = Arc::new(State::default());
+        Self::start_with(addr, workers, MockOptions::default())
+    }
+
+    /// Start on `addr` with `workers` HTTP workers and `opts`.
+    pub fn start_with(addr: &str, workers: usize, opts: MockOptions) -> MockUpstream {
+        let state = Arc::new(State {
+            opts,
+            ..State::default()
+        });
         let listener = std::net::TcpListener::bind(addr).expect("bind mock upstream");
         let local = listener.local_addr().expect("mock addr");
         let (tx, rx) = std::sync::mpsc::channel();
@@ -168,6 +193,12 @@ async fn handle(req: HttpRequest, body: web::Bytes, state: web::Data<Arc<State>>
         .uri()
         .path_and_query()
         .map_or_else(|| req.path().to_string(), |p| p.as_str().to_string());
+    if req.path() == "/__mock/last" {
+        return last_record(&state);
+    }
+    if req.path() == "/__mock/records" {
+        return all_records(&state);
+    }
     state.records.lock().expect("records lock").push(Recorded {
         at: std::time::Instant::now(),
         method: req.method().to_string(),
@@ -242,6 +273,9 @@ async fn handle(req: HttpRequest, body: web::Bytes, state: web::Data<Arc<State>>
         ) {
             return r;
         }
+    }
+    if state.opts.agent_script && path == "/v1/messages" {
+        return agent_script(&json, stream);
     }
     let abort_after = num(&req, "x-mock-sse-abort-after").map(|n| n as usize);
     if path == "/v1/messages" {
@@ -322,6 +356,56 @@ async fn handle(req: HttpRequest, body: web::Bytes, state: web::Data<Arc<State>>
         serde_json::json!({"mock": "echo", "method": req.method().as_str(), "path": path_and_query, "bytes": body.len()})
             .to_string(),
     )
+}
+
+/// `GET /__mock/last` (not recorded itself): the last recorded request as
+/// JSON `{count, method, path, headers, body}` (`body` as UTF-8 text,
+/// lossy; `count` = requests recorded so far), or 404 when there is none.
+/// For the Python tests, which cannot call [`MockUpstream::last`].
+fn last_record(state: &State) -> HttpResponse {
+    let recs = state.records.lock().expect("records lock");
+    let Some(r) = recs.last() else {
+        return HttpResponse::NotFound()
+            .content_type("application/json")
+            .body(r#"{"count":0}"#);
+    };
+    let headers: serde_json::Map<String, serde_json::Value> = r
+        .headers
+        .iter()
+        .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+        .collect();
+    HttpResponse::Ok().content_type("application/json").body(
+        serde_json::json!({
+            "count": recs.len(), "method": r.method, "path": r.path_and_query,
+            "headers": headers, "body": String::from_utf8_lossy(&r.body)
+        })
+        .to_string(),
+    )
+}
+
+/// `GET /__mock/records` (not recorded itself): every recorded request, in
+/// arrival order, as a JSON list of `{method, path, headers, body}` (the
+/// fields of `/__mock/last`: `path` with its `?query`, `body` as lossy
+/// UTF-8).
+fn all_records(state: &State) -> HttpResponse {
+    let recs = state.records.lock().expect("records lock");
+    let list: Vec<serde_json::Value> = recs
+        .iter()
+        .map(|r| {
+            let headers: serde_json::Map<String, serde_json::Value> = r
+                .headers
+                .iter()
+                .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+                .collect();
+            serde_json::json!({
+                "method": r.method, "path": r.path_and_query,
+                "headers": headers, "body": String::from_utf8_lossy(&r.body)
+            })
+        })
+        .collect();
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(serde_json::Value::Array(list).to_string())
 }
 
 fn sse(events: Vec<String>, interval: Duration) -> HttpResponse {
@@ -629,9 +713,8 @@ pub fn retrieve_script(
         .to_string();
     let rounds = body.to_string().matches(RETRIEVE_ID).count() / 2;
     let result = retrieve_result(path, body);
-    let text: Option<String>;
     let mut calls: Vec<(String, String, serde_json::Value)> = Vec::new();
-    match (mode, &result) {
+    let text: Option<String> = match (mode, &result) {
         ("loop", _) if !tool_choice_none(body) => {
             let hash = first_hash(body).unwrap_or_else(|| "0000000000000000".into());
             calls.push((
@@ -646,16 +729,16 @@ pub fn retrieve_script(
                 "headroom_retrieve".into(),
                 serde_json::json!({"hash": hash}),
             ));
-            text = pre_text.map(str::to_string);
+            pre_text.map(str::to_string)
         }
         ("loop", _) => {
-            text = Some(format!(
+            Some(format!(
                 "gave up after {} rounds",
                 body.to_string().matches("call_hr_retrieve_1").count() / 2
-            ));
+            ))
         }
         (_, Some(got)) => {
-            text = Some(answer_text(got));
+            Some(answer_text(got))
         }
         (_, None) => {
             let hash = if mode == "missing" {
@@ -675,18 +758,23 @@ pub fn retrieve_script(
                     serde_json::json!({"command": "ls"}),
                 ));
             }
-            text = pre_text.map(str::to_string);
+            pre_text.map(str::to_string)
         }
-    }
+    };
     // A client's next request in a mixed turn carries the Bash result: the
     // normal answer, handled below with `text`.
-    Some(scripted(
+    let include_usage = body
+        .pointer("/stream_options/include_usage")
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false);
+    Some(scripted_with(
         path,
         &model,
         text.as_deref(),
         &calls,
         stream,
         interval,
+        include_usage,
     ))
 }
 
@@ -697,6 +785,20 @@ fn scripted(
     calls: &[(String, String, serde_json::Value)],
     stream: bool,
     interval: Duration,
+) -> HttpResponse {
+    scripted_with(path, model, text, calls, stream, interval, true)
+}
+
+/// `include_usage`: an OpenAI chat stream ends with the usage-only chunk
+/// (as when the request sets `stream_options.include_usage`).
+fn scripted_with(
+    path: &str,
+    model: &str,
+    text: Option<&str>,
+    calls: &[(String, String, serde_json::Value)],
+    stream: bool,
+    interval: Duration,
+    include_usage: bool,
 ) -> HttpResponse {
     let json = |v: serde_json::Value| {
         HttpResponse::Ok()
@@ -789,15 +891,22 @@ fn scripted(
             ev.push(chunk(serde_json::json!({"tool_calls": [{"index": i, "function": {"arguments": input.to_string()}}]}), None));
         }
         ev.push(chunk(serde_json::json!({}), Some(finish)));
-        ev.push(data(None, serde_json::json!({"id": "chatcmpl-mock", "object": "chat.completion.chunk", "created": 1700000000, "model": model, "choices": [],
-            "usage": {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18}})));
+        if include_usage {
+            ev.push(data(None, serde_json::json!({"id": "chatcmpl-mock", "object": "chat.completion.chunk", "created": 1700000000, "model": model, "choices": [],
+                "usage": {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18}})));
+        }
         ev.push("data: [DONE]\n\n".to_string());
         return sse(ev, interval);
     }
     if path == "/v1/responses" {
+        // Each round's message has its own id, as with the real API.
+        let msg_id = format!(
+            "msg_mock_{}",
+            &hex::encode(Sha256::digest(text.unwrap_or("").as_bytes()))[..8]
+        );
         let mut output: Vec<serde_json::Value> = Vec::new();
         if let Some(t) = text {
-            output.push(serde_json::json!({"type": "message", "id": "msg_mock", "status": "completed", "role": "assistant",
+            output.push(serde_json::json!({"type": "message", "id": msg_id.as_str(), "status": "completed", "role": "assistant",
                 "content": [{"type": "output_text", "text": t, "annotations": []}]}));
         }
         for (i, (id, name, input)) in calls.iter().enumerate() {
@@ -826,11 +935,15 @@ fn scripted(
             if item["type"] == "message" {
                 added["content"] = serde_json::json!([]);
                 ev.push(data(Some("response.output_item.added"), serde_json::json!({"type": "response.output_item.added", "sequence_number": next(), "output_index": i, "item": added})));
-                ev.push(data(Some("response.output_text.delta"), serde_json::json!({"type": "response.output_text.delta", "sequence_number": next(), "item_id": "msg_mock", "output_index": i, "content_index": 0, "delta": text.unwrap_or(""), "logprobs": []})));
+                ev.push(data(Some("response.content_part.added"), serde_json::json!({"type": "response.content_part.added", "sequence_number": next(), "item_id": msg_id.as_str(), "output_index": i, "content_index": 0, "part": {"type": "output_text", "text": "", "annotations": []}})));
+                ev.push(data(Some("response.output_text.delta"), serde_json::json!({"type": "response.output_text.delta", "sequence_number": next(), "item_id": msg_id.as_str(), "output_index": i, "content_index": 0, "delta": text.unwrap_or(""), "logprobs": []})));
+                ev.push(data(Some("response.output_text.done"), serde_json::json!({"type": "response.output_text.done", "sequence_number": next(), "item_id": msg_id.as_str(), "output_index": i, "content_index": 0, "text": text.unwrap_or(""), "logprobs": []})));
+                ev.push(data(Some("response.content_part.done"), serde_json::json!({"type": "response.content_part.done", "sequence_number": next(), "item_id": msg_id.as_str(), "output_index": i, "content_index": 0, "part": {"type": "output_text", "text": text.unwrap_or(""), "annotations": []}})));
             } else {
                 added["arguments"] = serde_json::json!("");
                 ev.push(data(Some("response.output_item.added"), serde_json::json!({"type": "response.output_item.added", "sequence_number": next(), "output_index": i, "item": added})));
                 ev.push(data(Some("response.function_call_arguments.delta"), serde_json::json!({"type": "response.function_call_arguments.delta", "sequence_number": next(), "item_id": item["id"], "output_index": i, "delta": item["arguments"]})));
+                ev.push(data(Some("response.function_call_arguments.done"), serde_json::json!({"type": "response.function_call_arguments.done", "sequence_number": next(), "item_id": item["id"], "output_index": i, "arguments": item["arguments"]})));
             }
             ev.push(data(Some("response.output_item.done"), serde_json::json!({"type": "response.output_item.done", "sequence_number": next(), "output_index": i, "item": item})));
         }
@@ -863,4 +976,119 @@ fn scripted(
         .map(|(i, p)| data(None, chunk(vec![p], i + 1 == n)))
         .collect();
     sse(ev, interval)
+}
+
+// ------------------------------------------------------- agent script ----
+
+/// Id of the scripted agent's `Bash` call.
+pub const AGENT_TOOL_ID: &str = "toolu_mock_build_1";
+/// The shell command the scripted model asks the agent to run: a cargo-like
+/// build log of 400 `Compiling …` lines, then one `error[E0308]` with its
+/// snippet and the final `could not compile` (409 lines, ~12 KB). Plain
+/// POSIX shell, no files touched.
+pub const AGENT_COMMAND: &str = "for i in $(seq 1 400); do echo \"   Compiling dep-$i v0.$i.0\"; done; \
+printf '%s\\n' 'error[E0308]: mismatched types' ' --> src/main.rs:4:18' '  |' '4 |     let x: i32 = \"five\";' \
+'  |            ---   ^^^^^^ expected `i32`, found `&str`' '  |            |' '  |            expected due to this' '' \
+'error: could not compile `app` (bin \"app\") due to 1 previous error'";
+/// Start of the scripted model's final answer.
+pub const AGENT_DIGEST_PREFIX: &str = "BUILD DIGEST:";
+
+/// The `tool_result` blocks of the last user turn, as `(tool_use_id, text,
+/// is_error)` (text parts of an array content joined by newlines).
+pub fn last_tool_results(body: &serde_json::Value) -> Vec<(String, String, bool)> {
+    let Some(last) = body
+        .get("messages")
+        .and_then(|m| m.as_array())
+        .and_then(|m| m.iter().rev().find(|m| m["role"] == "user"))
+    else {
+        return Vec::new();
+    };
+    let blocks = last
+        .get("content")
+        .and_then(|c| c.as_array())
+        .cloned()
+        .unwrap_or_default();
+    blocks
+        .iter()
+        .filter(|b| b["type"] == "tool_result")
+        .map(|b| {
+            let text = match &b["content"] {
+                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Array(parts) => parts
+                    .iter()
+                    .filter_map(|p| p.get("text").and_then(|t| t.as_str()))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                _ => String::new(),
+            };
+            (
+                b["tool_use_id"].as_str().unwrap_or("").to_string(),
+                text,
+                b["is_error"].as_bool().unwrap_or(false),
+            )
+        })
+        .collect()
+}
+
+/// What the scripted model says about the build output it was given: a
+/// one-line digest the test can check (line and byte counts, whether the
+/// `error[E0308]` line and an omission marker were visible to "the model").
+pub fn agent_digest(output: &str, is_error: bool) -> String {
+    let yes = |b: bool| if b { "yes" } else { "no" };
+    format!(
+        "{AGENT_DIGEST_PREFIX} the build output I received had {} lines and {} bytes; \
+         error[E0308] visible: {}; omission marker (hash=): {}; tool error: {}. \
+         The build failed: error[E0308]: mismatched types in src/main.rs:4.",
+        output.lines().count(),
+        output.len(),
+        yes(output.contains("error[E0308]")),
+        yes(output.contains("hash=")),
+        yes(is_error),
+    )
+}
+
+/// Answer a `/v1/messages` request like a model running one tool loop
+/// (JSON, or SSE when `stream`):
+/// - the last user turn carries a `tool_result` → end the turn with text:
+///   [`agent_digest`] of the result of [`AGENT_TOOL_ID`] (or of the first
+///   result);
+/// - otherwise, when the request offers a `Bash` tool → call it once with
+///   [`AGENT_COMMAND`];
+/// - otherwise (a side request: title, summary, probe) → a short text.
+pub fn agent_script(body: &serde_json::Value, stream: bool) -> HttpResponse {
+    let model = body
+        .get("model")
+        .and_then(|m| m.as_str())
+        .unwrap_or("mock-model")
+        .to_string();
+    let offers_bash = body
+        .get("tools")
+        .and_then(|t| t.as_array())
+        .is_some_and(|t| t.iter().any(|t| t["name"] == "Bash"));
+    let results = last_tool_results(body);
+    let mut calls: Vec<(String, String, serde_json::Value)> = Vec::new();
+    let text = if let Some((_, out, err)) = results
+        .iter()
+        .find(|(id, _, _)| id == AGENT_TOOL_ID)
+        .or(results.first())
+    {
+        Some(agent_digest(out, *err))
+    } else if offers_bash {
+        calls.push((
+            AGENT_TOOL_ID.into(),
+            "Bash".into(),
+            serde_json::json!({"command": AGENT_COMMAND, "description": "Run the build"}),
+        ));
+        None
+    } else {
+        Some("Build failure summary".to_string())
+    };
+    scripted(
+        "/v1/messages",
+        &model,
+        text.as_deref(),
+        &calls,
+        stream,
+        Duration::ZERO,
+    )
 }
