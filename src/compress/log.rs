@@ -65,8 +65,7 @@ pub fn looks_like(input: &Input<'_>) -> bool {
     if lines == 0 || (bytes / lines > 250 && stamped * 2 < lines) {
         return false;
     }
-    lines >= 3
-        && (signals * 100 >= lines * 30 || (strong >= 3 && strong * 100 >= lines * 15))
+    lines >= 3 && (signals * 100 >= lines * 30 || (strong >= 3 && strong * 100 >= lines * 15))
 }
 
 /// True when `command` runs a build, test, lint or CI tool, or prints a log

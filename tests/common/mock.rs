@@ -731,15 +731,11 @@ pub fn retrieve_script(
             ));
             pre_text.map(str::to_string)
         }
-        ("loop", _) => {
-            Some(format!(
-                "gave up after {} rounds",
-                body.to_string().matches("call_hr_retrieve_1").count() / 2
-            ))
-        }
-        (_, Some(got)) => {
-            Some(answer_text(got))
-        }
+        ("loop", _) => Some(format!(
+            "gave up after {} rounds",
+            body.to_string().matches("call_hr_retrieve_1").count() / 2
+        )),
+        (_, Some(got)) => Some(answer_text(got)),
         (_, None) => {
             let hash = if mode == "missing" {
                 "ffffffffffffffff".to_string()
