@@ -20,6 +20,8 @@ pub enum Error {
     Refused(#[from] crate::admission::Refusal),
     #[error(transparent)]
     Budget(#[from] crate::budget::Denied),
+    #[error(transparent)]
+    RateLimited(#[from] crate::ratelimit::Limited),
     #[error("headroomd does not proxy `{method} {path}`: use /v1/* (Anthropic, OpenAI) or /v1beta/* (Gemini)")]
     NotFound { method: String, path: String },
     #[error("request body rejected: {0}")]
@@ -49,7 +51,10 @@ pub enum Error {
 impl Error {
     pub fn blame(&self) -> Blame {
         match self {
-            Error::Refused(_) | Error::Budget(_) | Error::NotFound { .. } => Blame::Client,
+            Error::Refused(_)
+            | Error::Budget(_)
+            | Error::RateLimited(_)
+            | Error::NotFound { .. } => Blame::Client,
             Error::BadRequest(_) | Error::TooLarge { .. } => Blame::Client,
             Error::UpstreamUnreachable { .. } | Error::UpstreamTimeout { .. } => Blame::Upstream,
             Error::Draining | Error::Internal(_) => Blame::Internal,
@@ -62,7 +67,7 @@ impl Error {
         match self {
             Error::Refused(Refusal::Unauthorized) => 401,
             Error::Refused(Refusal::Overloaded { .. }) => 503,
-            Error::Budget(_) => 429,
+            Error::Budget(_) | Error::RateLimited(_) => 429,
             Error::NotFound { .. } => 404,
             Error::BadRequest(_) => 400,
             Error::TooLarge { .. } => 413,
@@ -81,6 +86,7 @@ impl Error {
             Error::Budget(crate::budget::Denied::OverBudget {
                 retry_after_secs, ..
             }) => Some(*retry_after_secs),
+            Error::RateLimited(l) => Some(crate::ratelimit::retry_after_secs(l.retry_after)),
             _ => None,
         }
     }

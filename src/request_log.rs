@@ -33,6 +33,17 @@ pub struct RequestRecord {
     pub retries: u32,
     pub compressed: bool,
     pub fail_open: bool,
+    /// Provider cost in USD from the reported usage (0 when not billed).
+    pub cost_usd: f64,
+    /// The cost used a fallback price or an estimate of the usage.
+    pub cost_estimated: bool,
+    /// Input tokens the provider reported (cache reads and writes included).
+    pub usage_input_tokens: Option<u64>,
+    pub usage_output_tokens: Option<u64>,
+    /// `hit` or `miss` when the response cache was consulted.
+    pub cache: Option<&'static str>,
+    /// `headroom_retrieve` rounds headroomd answered for this request.
+    pub retrieve_rounds: u32,
     /// Request messages, redacted; only with `--log-messages`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub messages: Option<Box<serde_json::value::RawValue>>,

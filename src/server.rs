@@ -56,6 +56,8 @@ pub struct Services {
     pub store: Arc<dyn crate::ccr::Store>,
     /// Mixed-turn retrieve calls waiting to be put back.
     pub pending: Arc<crate::retrieve::pending::Pending>,
+    /// Complete responses by normalised request.
+    pub cache: Arc<crate::cache::Cache>,
     /// A request log file is open (`--log-file` without `--stateless`).
     pub log_enabled: bool,
     pub started: Instant,
@@ -187,8 +189,6 @@ pub async fn run(
     let shared_config = Arc::new(ArcSwap::from_pointee(config.clone()));
     let ingress = IngressActor::new(shared_config.clone()).start();
     let stats = StatsActor::default().start();
-    let budget = BudgetActor::default().start();
-    let log = LogWriter::new(log_out).start();
     let db = if config.stateless {
         None
     } else {
@@ -201,6 +201,22 @@ pub async fn run(
                 .map_err(|e| std::io::Error::other(format!("cannot open the store in {}: {e} (is another headroomd using this --state-dir?)", config.state_dir.display())))?,
         )
     };
+    let ledger_store: Box<dyn crate::budget::store::LedgerStore> = match &db {
+        Some(db) => Box::new(
+            crate::budget::store::SledLedgerStore::open(db).map_err(|e| {
+                std::io::Error::other(format!("cannot open the budget ledger: {e}"))
+            })?,
+        ),
+        None => Box::new(crate::budget::store::MemoryLedgerStore),
+    };
+    let ledger = crate::budget::Ledger::new(
+        config.budget,
+        config.budget_period,
+        Arc::new(crate::budget::ledger::SystemClock),
+        ledger_store,
+    );
+    let budget = BudgetActor::new(ledger).start();
+    let log = LogWriter::new(log_out).start();
     let store: Arc<dyn crate::ccr::Store> = match &db {
         Some(db) => Arc::new(
             crate::ccr::SledStore::open(db, crate::ccr::DEFAULT_TTL)
@@ -227,6 +243,10 @@ pub async fn run(
         stats,
         store,
         pending,
+        cache: Arc::new(crate::cache::Cache::new(
+            crate::cache::DEFAULT_TTL,
+            crate::cache::DEFAULT_MAX_BYTES,
+        )),
         log_enabled,
         started,
         listen: listen.clone(),

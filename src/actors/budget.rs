@@ -1,10 +1,13 @@
 //! BudgetActor: the spend ledger. Receives `Reserve` before a request is
 //! forwarded, `Settle` with the actual cost when its response ends and
-//! `ReleaseReservation` when it failed. Logic lives in `budget::Ledger`.
+//! `ReleaseReservation` when it failed; `GetBudget`, `SetBudget` and
+//! `ResetBudget` from the control API. One actor owns the ledger, so a
+//! reservation is atomic however many requests race for the last dollar.
+//! Logic lives in `budget::Ledger`.
 
 use actix::{Actor, Context, Handler};
 
-use super::messages::{ReleaseReservation, Reserve, Settle};
+use super::messages::{GetBudget, ReleaseReservation, Reserve, ResetBudget, SetBudget, Settle};
 use crate::budget::{Denied, Ledger, ReservationId};
 
 #[derive(Default)]
@@ -49,5 +52,36 @@ impl Handler<ReleaseReservation> for BudgetActor {
 
     fn handle(&mut self, msg: ReleaseReservation, _: &mut Self::Context) {
         self.ledger.release(msg.id);
+    }
+}
+
+impl Handler<GetBudget> for BudgetActor {
+    type Result = actix::MessageResult<GetBudget>;
+
+    fn handle(&mut self, _: GetBudget, _: &mut Self::Context) -> Self::Result {
+        actix::MessageResult(self.ledger.snapshot())
+    }
+}
+
+impl Handler<SetBudget> for BudgetActor {
+    type Result = actix::MessageResult<SetBudget>;
+
+    fn handle(&mut self, msg: SetBudget, _: &mut Self::Context) -> Self::Result {
+        if let Some(cap) = msg.cap_usd {
+            self.ledger.set_cap(cap);
+        }
+        if let Some(period) = msg.period {
+            self.ledger.set_period(period);
+        }
+        actix::MessageResult(self.ledger.snapshot())
+    }
+}
+
+impl Handler<ResetBudget> for BudgetActor {
+    type Result = actix::MessageResult<ResetBudget>;
+
+    fn handle(&mut self, _: ResetBudget, _: &mut Self::Context) -> Self::Result {
+        self.ledger.reset();
+        actix::MessageResult(self.ledger.snapshot())
     }
 }

@@ -1,27 +1,34 @@
 //! IngressActor: admission of proxy requests (inbound token, concurrency
-//! cap). Receives `Admit` from the proxy handler and `Release` when an
-//! admitted response ends; answers `GetIngress` for health and status.
-//! Logic lives in `admission::Admission`.
+//! cap, rate limits). Receives `Admit` from the proxy handler and
+//! `Release` when an admitted response ends, `RateCheck` once the request's
+//! token estimate is known and `RateCorrect` with its actual usage; answers
+//! `GetIngress` for health and status. Logic lives in
+//! `admission::Admission` and `ratelimit::RateLimiter`.
 
 use std::sync::Arc;
 
 use actix::{Actor, Context, Handler};
 use arc_swap::ArcSwap;
 
-use super::messages::{Admit, GetIngress, IngressSnapshot, Release};
+use super::messages::{Admit, GetIngress, IngressSnapshot, RateCheck, RateCorrect, Release};
 use crate::admission::{Admission, Refusal};
 use crate::config::Config;
+use crate::ratelimit::{Grant, Limited, Limits, RateLimiter};
 
 pub struct IngressActor {
     config: Arc<ArcSwap<Config>>,
     admission: Admission,
+    limiter: RateLimiter,
 }
 
 impl IngressActor {
     pub fn new(config: Arc<ArcSwap<Config>>) -> IngressActor {
+        let c = config.load();
+        let limiter = RateLimiter::new(Limits::new(c.rpm, c.tpm));
         IngressActor {
             config,
             admission: Admission::default(),
+            limiter,
         }
     }
 }
@@ -60,5 +67,28 @@ impl Handler<GetIngress> for IngressActor {
             admitted: self.admission.admitted(),
             refused: self.admission.refused(),
         })
+    }
+}
+
+impl Handler<RateCheck> for IngressActor {
+    type Result = Result<Grant, Limited>;
+
+    fn handle(&mut self, msg: RateCheck, _: &mut Self::Context) -> Self::Result {
+        let config = self.config.load();
+        let limits = Limits::new(config.rpm, config.tpm);
+        if self.limiter.limits() != limits {
+            self.limiter.set_limits(limits);
+        }
+        self.limiter
+            .check(&msg.key, std::time::Instant::now(), msg.tokens)
+    }
+}
+
+impl Handler<RateCorrect> for IngressActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: RateCorrect, _: &mut Self::Context) {
+        self.limiter
+            .correct(&msg.grant, msg.actual_tokens, std::time::Instant::now());
     }
 }

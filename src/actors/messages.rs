@@ -6,7 +6,9 @@
 //! | [`Release`] | `Permit` drop (end of response) | `IngressActor` | – |
 //! | [`GetIngress`] | `/health`, control `Status` | `IngressActor` | [`IngressSnapshot`] |
 //! | [`Compress`] | HTTP proxy handler (`send` + deadline) | `CompressionWorker` ×N | `Outcome` |
+//! | [`RateCheck`] / [`RateCorrect`] | HTTP proxy handler (before forwarding / at settlement) | `IngressActor` | grant or refusal / – |
 //! | [`Reserve`] / [`Settle`] / [`ReleaseReservation`] | HTTP proxy handler | `BudgetActor` | reservation / – |
+//! | [`GetBudget`] / [`SetBudget`] / [`ResetBudget`] | control API, config reload | `BudgetActor` | `BudgetSnapshot` |
 //! | [`Record`] | end of every request (`try_send`) | `LogWriter` | – |
 //! | [`Flush`] | drain phase of `server::run` | `LogWriter` | `()` |
 //! | [`RecordStats`] | end of every request (`try_send`) | `StatsActor` | – |
@@ -16,8 +18,11 @@
 use actix::Message;
 
 use crate::admission::Refusal;
+use crate::budget::ledger::BudgetSnapshot;
 use crate::budget::{Denied, ReservationId};
+use crate::config::BudgetPeriod;
 use crate::pipeline::{Job, Outcome};
+use crate::ratelimit::{Grant, Limited};
 use crate::request_log::RequestRecord;
 use crate::stats::{RequestStats, Stats};
 
@@ -100,3 +105,40 @@ pub struct NoteDropped(pub u64);
 #[derive(Message)]
 #[rtype(result = "Stats")]
 pub struct GetStats;
+
+/// Check and charge the rate limits of one client key.
+#[derive(Message)]
+#[rtype(result = "Result<Grant, Limited>")]
+pub struct RateCheck {
+    /// The client's credential (hashed inside the limiter).
+    pub key: String,
+    /// Tokens the request is expected to use.
+    pub tokens: u64,
+}
+
+/// Correct a grant's token charge with the actual usage.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct RateCorrect {
+    pub grant: Grant,
+    pub actual_tokens: u64,
+}
+
+/// Read the budget.
+#[derive(Message)]
+#[rtype(result = "BudgetSnapshot")]
+pub struct GetBudget;
+
+/// Change the cap and/or the period live (`None` leaves a field as is;
+/// `Some(None)` removes the cap).
+#[derive(Message)]
+#[rtype(result = "BudgetSnapshot")]
+pub struct SetBudget {
+    pub cap_usd: Option<Option<f64>>,
+    pub period: Option<BudgetPeriod>,
+}
+
+/// Forget the spend of every window.
+#[derive(Message)]
+#[rtype(result = "BudgetSnapshot")]
+pub struct ResetBudget;

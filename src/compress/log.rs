@@ -533,6 +533,17 @@ mod tests {
     }
 
     #[test]
+    fn log_commands() {
+        assert!(is_log_command("cargo test --workspace"));
+        assert!(is_log_command("cd app && npm run build 2>&1 | tail -50"));
+        assert!(is_log_command("cat 'build/fail.log'"));
+        assert!(is_log_command("python -m pytest -x"));
+        assert!(!is_log_command("cargo tree"));
+        assert!(!is_log_command("ls -la"));
+        assert!(!is_log_command("cat src/main.rs"));
+    }
+
+    #[test]
     fn sniffs_logs_not_prose() {
         assert!(looks_like(&input(&cargo_log())));
         let prose =

@@ -12,14 +12,15 @@
 //! rare events survive. Noise (compiling, downloads, progress, passing
 //! tests) is what goes. Deterministic: no hash-map iteration reaches output.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::log_line::{Class, LineInfo};
 
 /// Inputs below this many bytes keep every non-noise line.
 const SMALL_BYTES: usize = 3000;
-/// An input is an event log when the first lines of all its templates make
-/// up at most this percentage of its bytes.
+/// A timestamped input is an event log when the first lines of all its
+/// templates make up at most this percentage of its content (non-noise)
+/// bytes.
 const EVENT_NOVELTY_PCT: usize = 15;
 /// An error at most this many lines below its step header keeps the
 /// whole step output.
@@ -45,10 +46,10 @@ pub(super) fn plan(lines: &[&str], info: &[LineInfo], terms: &[String]) -> Plan 
     let mut keep = vec![false; n];
 
     // First line of every template (noise and blanks excluded).
-    let mut seen: HashMap<u64, ()> = HashMap::with_capacity(n / 4 + 1);
+    let mut seen: HashSet<u64> = HashSet::with_capacity(n / 4 + 1);
     let mut is_first = vec![false; n];
     let mut novelty = 0usize;
-    let (mut content, mut content_lines) = (0usize, 0usize);
+    let (mut content, mut content_lines, mut stamped) = (0usize, 0usize, 0usize);
     for i in 0..n {
         let c = info[i].class;
         if c == Class::Blank || c == Class::Decor || c.is_noise() {
@@ -56,14 +57,19 @@ pub(super) fn plan(lines: &[&str], info: &[LineInfo], terms: &[String]) -> Plan 
         }
         content += lines[i].len() + 1;
         content_lines += 1;
-        if seen.insert(info[i].tmpl, ()).is_none() {
+        stamped += usize::from(info[i].body > 0 || starts_with_stamp(lines[i]));
+        if seen.insert(info[i].tmpl) {
             is_first[i] = true;
             novelty += lines[i].len() + 1;
         }
     }
-    // Judged on content lines only: a build log that is mostly `Compiling`
-    // noise around a few errors is not an event log.
-    let event = !small && content_lines >= 50 && novelty * 100 <= content * EVENT_NOVELTY_PCT;
+    // Judged on content lines only (a build log that is mostly `Compiling`
+    // noise around a few errors is not an event log), and only for logs
+    // whose lines are timestamped events: a build log keeps its order.
+    let event = !small
+        && content_lines >= 50
+        && stamped * 2 >= content_lines
+        && novelty * 100 <= content * EVENT_NOVELTY_PCT;
 
     let of_class = |c: Class| -> Vec<usize> { (0..n).filter(|&i| info[i].class == c).collect() };
 
@@ -185,6 +191,12 @@ fn query_matches(lines: &[&str], info: &[LineInfo], terms: &[String], event: boo
         (total / 10, 3)
     };
     water_fill(lines, info, &matches, budget.max(2000), min_k)
+}
+
+/// `20171223-22:15:29:606|...`, `081109 203615 ...`: a line that opens
+/// with a date or time the timestamp tokenizer did not split off.
+fn starts_with_stamp(line: &str) -> bool {
+    line.bytes().take(12).filter(u8::is_ascii_digit).count() >= 6
 }
 
 /// Keep the first occurrences of each template among `idx` so that their
@@ -310,7 +322,7 @@ fn add_context(
         for (off, k) in keep[i + 1..end].iter_mut().enumerate() {
             let li = &info[i + 1 + off];
             if off < head
-                || off + 2 >= len
+                || off + 4 >= len
                 || li.class == Class::Error
                 || (li.keyword && li.class == Class::Frame)
             {

@@ -87,6 +87,7 @@ const WORDS: &[(&str, Rule)] = &[
     ("timeout expired", Rule::Phrase),
     ("deadline exceeded", Rule::Phrase),
     ("segmentation fault", Rule::Phrase),
+    ("stack backtrace", Rule::Phrase),
     ("core dumped", Rule::Phrase),
     ("no space left", Rule::Phrase),
     ("no such file", Rule::Phrase),
@@ -128,7 +129,15 @@ pub(super) fn scan(lower: &str) -> Words {
     let b = lower.as_bytes();
     for m in matcher().find_iter(lower) {
         let lit = m.as_str();
-        words.keyword |= KEYWORDS.contains(&lit);
+        if KEYWORDS.contains(&lit) && !words.keyword {
+            // `Errors: 0` is a count, not a keyword.
+            let word_end = m.end()
+                + b[m.end()..]
+                    .iter()
+                    .take_while(|c| c.is_ascii_alphabetic())
+                    .count();
+            words.keyword = !is_zero_count(b, m.start(), word_end);
+        }
         let Some((_, rule)) = WORDS.iter().find(|(w, _)| *w == lit) else {
             continue;
         };

@@ -70,7 +70,30 @@ pub fn looks_like(input: &Input<'_>) -> bool {
     let stripped = text::strip_ansi(input.text);
     let lines = text::lines(&stripped);
     let sample = &lines[..lines.len().min(400)];
-    parse(sample).is_some_and(|p| !p.files.is_empty())
+    let Some(parsed) = parse(sample) else {
+        return false;
+    };
+    if parsed.files.is_empty() {
+        return false;
+    }
+    let searched = input.command.is_some_and(|c| {
+        super::router::command_programs(c)
+            .iter()
+            .any(|p| matches!(*p, "grep" | "egrep" | "rg" | "ag" | "ack" | "git"))
+    });
+    // `src/x.c:12:5: error: ...` from a compiler or linter has the same
+    // shape as grep output; without a search command, diagnostics win.
+    let entries: Vec<&Entry<'_>> = parsed.files.iter().flat_map(|f| &f.entries).collect();
+    let diagnostics = entries
+        .iter()
+        .filter(|e| {
+            let t = e.text().trim_start().to_ascii_lowercase();
+            ["error", "warning", "note:", "fatal", "hint:", "info:"]
+                .iter()
+                .any(|d| t.starts_with(d))
+        })
+        .count();
+    searched || diagnostics * 5 < entries.len()
 }
 
 /// Compress `input`; `None` keeps the original.
@@ -688,6 +711,15 @@ mod tests {
         let out =
             compress(&input(&t, "rg -n parse_config", None), &Options::default()).expect("out");
         assert!(out.text.contains("src/z.rs:3: parse_config(b);"));
+    }
+
+    #[test]
+    fn compiler_diagnostics_are_not_search_results() {
+        let t = "src/a.c:1:5: error: boom\nsrc/a.c:2:5: warning: meh\nsrc/b.c:9:1: error: bad\n";
+        let mut i = input(t, "make", None);
+        assert!(!looks_like(&i));
+        i.command = Some("grep -rn error src");
+        assert!(looks_like(&i));
     }
 
     #[test]

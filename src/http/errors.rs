@@ -32,6 +32,11 @@ pub fn respond(provider: Option<Provider>, err: &Error, request_id: &str) -> Htt
     if let Some(secs) = err.retry_after() {
         res.insert_header(("retry-after", secs.to_string()));
     }
+    if let Error::RateLimited(l) = err {
+        for (name, value) in crate::ratelimit::headers(&l.requests, &l.tokens) {
+            res.insert_header((name, value));
+        }
+    }
     if provider == Some(Provider::Anthropic) {
         res.insert_header(("request-id", request_id.to_string()));
     }

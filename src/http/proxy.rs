@@ -14,19 +14,22 @@ use std::time::Instant;
 use actix_web::body::SizedStream;
 use actix_web::error::PayloadError;
 use actix_web::http::header::HeaderMap;
-use actix_web::http::StatusCode;
+use actix_web::http::{Method, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse, HttpResponseBuilder};
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
+use sha2::{Digest, Sha256};
 
-use super::tap::{Settlement, Tap};
+use super::tap::{Accounting, Settlement, Tap};
 use super::upstream::{self, Outbound, SendFailure};
 use super::{errors, next_request_id, resolve, Permit};
-use crate::actors::messages::{Admit, Compress};
+use crate::actors::messages::{Admit, Compress, RateCheck, Reserve};
+use crate::budget::{self, include_usage, include_usage::UsageChunkFilter, usage::SseUsage};
+use crate::cache;
 use crate::config::Config;
 use crate::error::Error;
 use crate::pipeline::{Job, Outcome, RequestMeta, Settings};
-use crate::provider::{self, Route};
+use crate::provider::{self, ApiFormat, Provider, Route};
 use crate::request_log::{self, RequestRecord};
 use crate::server::Services;
 use crate::stats::RequestStats;
@@ -68,6 +71,48 @@ fn inbound_token(req: &HttpRequest) -> Option<String> {
     }
     let auth = req.headers().get("proxy-authorization")?.to_str().ok()?;
     auth.strip_prefix("Bearer ").map(|t| t.trim().to_string())
+}
+
+/// The client's credential for per-client rate limits and cache
+/// partitions: the inbound token, else the provider key; hashed.
+fn client_key(req: &HttpRequest) -> String {
+    let h = |n: &str| req.headers().get(n).and_then(|v| v.to_str().ok());
+    let raw = h("x-headroom-token")
+        .or_else(|| h("x-api-key"))
+        .or_else(|| h("authorization"))
+        .or_else(|| h("x-goog-api-key"))
+        .map(str::to_string)
+        .or_else(|| {
+            req.uri().query().and_then(|q| {
+                q.split('&')
+                    .find_map(|kv| kv.strip_prefix("key="))
+                    .map(str::to_string)
+            })
+        })
+        .unwrap_or_else(|| "anonymous".to_string());
+    let d = Sha256::digest(raw.as_bytes());
+    hex::encode(&d[..12])
+}
+
+/// Whether a request may cost money (so the budget is checked): every
+/// POST except token counting and listing.
+fn budget_checked(method: &Method, path: &str) -> bool {
+    method == Method::POST
+        && !path.ends_with("/count_tokens")
+        && !path.ends_with(":countTokens")
+        && !path.starts_with("/v1/files")
+}
+
+/// Input tokens of the forwarded body (exact BPE up to 2 MB, a
+/// conservative bound above, where counting would cost too much time).
+fn input_tokens(body: &[u8]) -> u64 {
+    if body.len() > 2 * 1024 * 1024 {
+        return body.len() as u64 / 2;
+    }
+    match std::str::from_utf8(body) {
+        Ok(s) => crate::compress::tokens::count(s) as u64,
+        Err(_) => body.len() as u64 / 2,
+    }
 }
 
 /// The catch-all proxy route.
@@ -123,8 +168,7 @@ pub async fn proxy(
             return resp;
         }
     };
-
-    // ----- compression (fail open) -----
+    let key = client_key(&req);
     let mut record = RequestRecord {
         timestamp: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         request_id: request_id.clone(),
@@ -136,11 +180,76 @@ pub async fn proxy(
         provider: Some(provider),
         ..RequestStats::default()
     };
+    let mut accounting = Accounting {
+        format: route.format,
+        ..Accounting::default()
+    };
+
+    // ----- response cache -----
+    if let (true, Some(format), true) = (
+        config.response_cache,
+        route.format,
+        req.method() == Method::POST,
+    ) {
+        let mode = if config.optimize {
+            config.mode.as_str()
+        } else {
+            "off"
+        };
+        let ctx = cache::KeyContext {
+            format,
+            path_model: provider::gemini_model(&path),
+            stream_endpoint: provider::gemini_streams(&path),
+            mode,
+            partition: key.as_bytes(),
+        };
+        if let Some(k) = cache::key(&ctx, &body) {
+            if let Some(hit) = services.cache.get(&k, Instant::now()) {
+                record.cache = Some("hit");
+                record.status = hit.status;
+                record.stream = hit.is_sse;
+                let meta = RequestMeta::parse(format, &body);
+                record.model = meta
+                    .model
+                    .or_else(|| provider::gemini_model(&path).map(str::to_string));
+                stats.status = hit.status;
+                stats.stream = hit.is_sse;
+                let settlement = Settlement {
+                    services: services.get_ref().clone(),
+                    record,
+                    stats,
+                    started,
+                    upstream_started: Instant::now(),
+                    permit,
+                    accounting: Accounting::default(),
+                };
+                let mut builder =
+                    HttpResponse::build(StatusCode::from_u16(hit.status).unwrap_or(StatusCode::OK));
+                for (k, v) in &hit.headers {
+                    builder.insert_header((k.as_str(), v.as_str()));
+                }
+                builder.insert_header(("x-headroom-cache", "hit"));
+                builder.insert_header(("x-headroom-request-id", request_id));
+                let len = hit.body.len() as u64;
+                let bytes = hit.body.clone();
+                let body = Tap::new(
+                    futures_util::stream::iter([Ok::<_, PayloadError>(bytes)]),
+                    settlement,
+                    config.request_timeout(),
+                );
+                return builder.body(SizedStream::new(len, body));
+            }
+            record.cache = Some("miss");
+            accounting.cache_key = Some(k);
+        }
+    }
+
+    // ----- compression (fail open) -----
     let encoded = req
         .headers()
         .get("content-encoding")
         .is_some_and(|v| !v.as_bytes().eq_ignore_ascii_case(b"identity"));
-    let (forward, meta, retrieve) = prepare_body(
+    let (mut forward, meta, retrieve) = prepare_body(
         &services,
         &config,
         route,
@@ -156,8 +265,95 @@ pub async fn proxy(
         .or_else(|| provider::gemini_model(&path).map(str::to_string));
     record.stream = meta.stream || provider::gemini_streams(&path);
     stats.stream = record.stream;
+    accounting.model = record.model.clone().unwrap_or_default();
     if config.log_messages && services.log_enabled {
         record.messages = request_log::redacted_messages(&body);
+    }
+
+    // ----- spend and rate limits -----
+    let enforcing = config.budget.is_some() || config.rate_limit;
+    if route.format == Some(ApiFormat::OpenAiChat)
+        && meta.stream
+        && enforcing
+        && !include_usage::wants_usage(&forward)
+    {
+        // Exact spend needs the final usage chunk; the client, who did not
+        // ask for it, never sees it.
+        if let Some(with_usage) = include_usage::add_include_usage(&forward) {
+            forward = Bytes::from(with_usage);
+            accounting.filter = Some(UsageChunkFilter::new());
+        }
+    }
+    let checked = budget_checked(req.method(), &path);
+    if checked || config.rate_limit {
+        let tokens_in = input_tokens(&forward);
+        let max_out = budget::max_output_tokens(&body);
+        accounting.estimate_tokens = tokens_in + budget::output_estimate(max_out);
+        if checked {
+            accounting.estimate = budget::estimate(&accounting.model, tokens_in, max_out);
+        }
+    }
+    if config.rate_limit {
+        match services
+            .ingress
+            .send(RateCheck {
+                key: key.clone(),
+                tokens: accounting.estimate_tokens,
+            })
+            .await
+        {
+            Ok(Ok(grant)) => accounting.grant = Some(grant),
+            Ok(Err(limited)) => {
+                return refuse(
+                    &services,
+                    Error::RateLimited(limited),
+                    provider,
+                    &request_id,
+                    record,
+                    stats,
+                    started,
+                    permit,
+                    accounting,
+                )
+            }
+            Err(e) => tracing::warn!(error = %e, "rate limiter unavailable; request admitted"),
+        }
+    }
+    if checked {
+        let reserve = Reserve {
+            model: accounting.model.clone(),
+            estimate_usd: accounting.estimate.usd,
+        };
+        match services.budget.send(reserve).await {
+            Ok(Ok(id)) => accounting.reservation = Some(id),
+            Ok(Err(denied)) => {
+                return refuse(
+                    &services,
+                    Error::Budget(denied),
+                    provider,
+                    &request_id,
+                    record,
+                    stats,
+                    started,
+                    permit,
+                    accounting,
+                )
+            }
+            Err(e) => {
+                let err = Error::Internal(format!("budget ledger unavailable: {e}"));
+                return refuse(
+                    &services,
+                    err,
+                    provider,
+                    &request_id,
+                    record,
+                    stats,
+                    started,
+                    permit,
+                    accounting,
+                );
+            }
+        }
     }
 
     // ----- upstream -----
@@ -217,6 +413,7 @@ pub async fn proxy(
                 started,
                 upstream_started,
                 permit,
+                accounting,
             };
             let resp = errors::respond(Some(provider), &err, &request_id);
             settlement.settle(Some(err.to_string()));
@@ -231,11 +428,41 @@ pub async fn proxy(
     record.retries = sent.retries;
     stats.status = record.status;
     stats.retries = sent.retries;
-    let event_stream = upstream_resp
+    let content_type = upstream_resp
         .headers()
         .get("content-type")
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("text/event-stream"));
+        .unwrap_or_default()
+        .to_string();
+    let event_stream = content_type.starts_with("text/event-stream");
+    let content_encoding = upstream_resp
+        .headers()
+        .get("content-encoding")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    accounting.is_sse = event_stream;
+    if let (true, Some(format)) = (event_stream, route.format) {
+        accounting.sse = Some(SseUsage::new(format));
+    }
+    if accounting.cache_key.is_some()
+        && !cache::storable(
+            status.as_u16(),
+            Some(&content_type),
+            content_encoding.as_deref(),
+        )
+    {
+        accounting.cache_key = None;
+    }
+    let plain = content_encoding
+        .as_deref()
+        .is_none_or(|e| e.eq_ignore_ascii_case("identity"));
+    if plain
+        && ((!event_stream && (checked || accounting.grant.is_some()))
+            || accounting.cache_key.is_some())
+    {
+        accounting.copy = Some(BytesMut::new());
+    }
+    accounting.cache_headers = vec![("content-type".to_string(), content_type.clone())];
     let settlement = Settlement {
         services: services.get_ref().clone(),
         record,
@@ -243,6 +470,7 @@ pub async fn proxy(
         started,
         upstream_started,
         permit,
+        accounting,
     };
     let idle = config.request_timeout();
     match resolve_ctx {
@@ -269,6 +497,7 @@ pub async fn proxy(
             Ok(done) => {
                 let mut s = settlement;
                 s.record.status = done.status.as_u16();
+                s.record.retrieve_rounds = done.rounds;
                 s.stats.status = s.record.status;
                 let len = done.body.len() as u64;
                 let body = Tap::new(
@@ -299,7 +528,8 @@ pub async fn proxy(
                 .headers()
                 .get("content-length")
                 .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.parse::<u64>().ok());
+                .and_then(|v| v.parse::<u64>().ok())
+                .filter(|_| settlement.accounting.filter.is_none());
             let mut builder = response_head(status.as_u16(), upstream_resp.headers(), &request_id);
             let body = Tap::new(upstream_resp, settlement, idle);
             match length {
@@ -308,6 +538,40 @@ pub async fn proxy(
             }
         }
     }
+}
+
+/// Refuse a request before it is forwarded (rate limit, budget): answer in
+/// the client's shape, give back what was charged, and log it.
+#[allow(clippy::too_many_arguments)]
+fn refuse(
+    services: &Services,
+    err: Error,
+    provider: Provider,
+    request_id: &str,
+    mut record: RequestRecord,
+    mut stats: RequestStats,
+    started: Instant,
+    permit: Permit,
+    mut accounting: Accounting,
+) -> HttpResponse {
+    record.status = err.status();
+    stats.status = record.status;
+    // Nothing was forwarded: nothing to settle, nothing charged.
+    accounting.sse = None;
+    accounting.copy = None;
+    accounting.cache_key = None;
+    let settlement = Settlement {
+        services: services.clone(),
+        record,
+        stats,
+        started,
+        upstream_started: Instant::now(),
+        permit,
+        accounting,
+    };
+    let resp = errors::respond(Some(provider), &err, request_id);
+    settlement.settle(Some(err.to_string()));
+    resp
 }
 
 /// Status and end-to-end headers of an upstream response, for the client.

@@ -625,6 +625,7 @@ def test_anthropic_stream_message_delta_usage(daemon, mock_upstream):
     out, _ = run(daemon, mock_upstream, anthropic_create_stream, "call")
     delta = [e for e in out.events if e.type == "message_delta"][0]
     assert delta.usage.output_tokens == 14
+    assert delta.usage.input_tokens == 22
     assert delta.delta.stop_reason == "end_turn"
 
 
