@@ -4,11 +4,13 @@
 //!
 //! ```text
 //! cargo build --release --bins --examples
-//! cargo run --release --example overhead [-- --quick] [--json] [--headroomd PATH]
+//! cargo run --release --example overhead [-- --quick] [--json] [--headroomd PATH] [-- FLAGS]
 //! ```
 //!
 //! `--quick` takes ~25 s instead of ~1 min; `--json` adds a one-line JSON
-//! summary; `--headroomd PATH` measures another build (A/B comparisons).
+//! summary; `--headroomd PATH` measures another build and anything after a
+//! second `--` is passed to headroomd (A/B comparisons, e.g.
+//! `-- --quick -- --stateless`).
 //!
 //! `mock_upstream` (1 worker) and `headroomd` (defaults plus
 //! `--no-rate-limit --no-cache`) run as child processes from
@@ -51,6 +53,8 @@ struct Opts {
     json: bool,
     /// Another headroomd build to measure.
     daemon: Option<PathBuf>,
+    /// Extra headroomd flags (everything after `--`).
+    extra: Vec<String>,
 }
 
 fn parse_args() -> Result<Opts, String> {
@@ -58,18 +62,20 @@ fn parse_args() -> Result<Opts, String> {
         quick: false,
         json: false,
         daemon: None,
+        extra: Vec::new(),
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--quick" => opts.quick = true,
             "--json" => opts.json = true,
+            "--" => opts.extra.extend(args.by_ref()),
             "--headroomd" => {
                 opts.daemon = Some(args.next().ok_or("--headroomd needs a path")?.into());
             }
             other => {
                 return Err(format!(
-                    "unknown argument {other} (flags: --quick, --json, --headroomd PATH)"
+                    "unknown argument {other} (flags: --quick, --json, --headroomd PATH, -- HEADROOMD FLAGS...)"
                 ))
             }
         }
@@ -204,18 +210,23 @@ fn mb(kb: u64) -> f64 {
 fn run(plan: &Plan, opts: &Opts) -> Res<()> {
     let release = procs::release_dir()?;
     let mock_bin = procs::binary(release.join("examples").join("mock_upstream"))?;
-    let daemon_bin = procs::binary(
-        opts.daemon
-            .clone()
-            .unwrap_or_else(|| release.join("headroomd")),
-    )?;
+    let daemon = procs::Daemon {
+        bin: procs::binary(
+            opts.daemon
+                .clone()
+                .unwrap_or_else(|| release.join("headroomd")),
+        )?,
+        extra: opts.extra.clone(),
+    };
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     let loadavg = procs::loadavg();
 
     let (mut mock, mock_addr) = procs::spawn_mock(&mock_bin)?;
     println!(
-        "headroomd overhead: {cpus} CPU(s) shared by mock_upstream (1 worker), headroomd ({}; defaults + --no-rate-limit --no-cache) and this load generator (1 thread)",
-        daemon_bin.display()
+        "headroomd overhead: {cpus} CPU(s) shared by mock_upstream (1 worker), headroomd ({}; defaults + --no-rate-limit --no-cache{}{}) and this load generator (1 thread)",
+        daemon.bin.display(),
+        if daemon.extra.is_empty() { "" } else { " " },
+        daemon.extra.join(" ")
     );
     println!(
         "load average before the run: {loadavg:.2}{}\n",
@@ -229,7 +240,7 @@ fn run(plan: &Plan, opts: &Opts) -> Res<()> {
     // ----- cold starts -----
     let mut starts = Vec::new();
     for n in 0..plan.starts {
-        starts.push(procs::startup_once(&daemon_bin, mock_addr, n)?);
+        starts.push(procs::startup_once(&daemon, mock_addr, n)?);
     }
     let ready_runs: Vec<f64> = starts.iter().map(|s| s.ready.as_secs_f64() * 1e3).collect();
     let accept_med = median(
@@ -249,7 +260,7 @@ fn run(plan: &Plan, opts: &Opts) -> Res<()> {
 
     // ----- the daemon under test -----
     let dir = procs::state_dir("bench");
-    let (mut daemon, rx) = procs::spawn_headroomd(&daemon_bin, mock_addr, 0, &dir)?;
+    let (mut daemon, rx) = procs::spawn_headroomd(&daemon, mock_addr, 0, &dir)?;
     let line = rx
         .recv_timeout(Duration::from_secs(10))
         .map_err(|_| format!("headroomd did not log its address:\n{}", daemon.tail()))?;

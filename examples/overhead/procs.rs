@@ -143,20 +143,27 @@ pub fn spawn_mock(bin: &Path) -> Res<(Proc, SocketAddr)> {
     Ok((proc, addr))
 }
 
+/// The headroomd binary to measure and any extra flags for it.
+pub struct Daemon {
+    pub bin: PathBuf,
+    pub extra: Vec<String>,
+}
+
 /// Start headroomd against `mock`; the receiver gets its "listening on"
 /// log line.
 pub fn spawn_headroomd(
-    bin: &Path,
+    daemon: &Daemon,
     mock: SocketAddr,
     port: u16,
     state: &Path,
 ) -> Res<(Proc, mpsc::Receiver<String>)> {
     let url = format!("http://{mock}");
-    let mut child = Command::new(bin)
+    let mut child = Command::new(&daemon.bin)
         .args(["--port", &port.to_string(), "--state-dir"])
         .arg(state)
         .args(["--anthropic-api-url", &url, "--openai-api-url", &url])
         .args(["--no-rate-limit", "--no-cache"])
+        .args(&daemon.extra)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -207,7 +214,7 @@ pub struct Start {
     pub rss_kb: u64,
 }
 
-pub fn startup_once(bin: &Path, mock: SocketAddr, n: usize) -> Res<Start> {
+pub fn startup_once(daemon: &Daemon, mock: SocketAddr, n: usize) -> Res<Start> {
     // A known free port, so the port can be polled before the log line.
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
@@ -215,7 +222,7 @@ pub fn startup_once(bin: &Path, mock: SocketAddr, n: usize) -> Res<Start> {
     let addr: SocketAddr = ([127, 0, 0, 1], port).into();
     let dir = state_dir(&format!("start{n}"));
     let t0 = Instant::now();
-    let (mut proc, _rx) = spawn_headroomd(bin, mock, port, &dir)?;
+    let (mut proc, _rx) = spawn_headroomd(daemon, mock, port, &dir)?;
     let deadline = t0 + Duration::from_secs(15);
     let mut accept = None;
     let result = loop {

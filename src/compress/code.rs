@@ -15,14 +15,14 @@
 
 use std::collections::BTreeMap;
 
-use tree_sitter::{Language, Parser};
+use tree_sitter::{Language, ParseOptions, Parser};
 
 use super::code_detect::{code_score, guess_lang, refine, strip_numbers};
 use super::code_outline::{self, Fate, Region, Spec, SHORT_BODY};
 use super::{marker, text, Input, Options, Output};
 
 /// Files larger than this are not parsed (bounded time; fail open).
-const MAX_PARSE_BYTES: usize = 4 * 1024 * 1024;
+const MAX_PARSE_BYTES: usize = 2 * 1024 * 1024;
 
 /// A grammar the outline supports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -191,9 +191,7 @@ fn parse_and_render(
     marker_prefix: &str,
 ) -> Option<(String, usize)> {
     let code = rows.join("\n");
-    let mut parser = Parser::new();
-    parser.set_language(&lang.language()).ok()?;
-    let tree = parser.parse(code.as_bytes(), None)?;
+    let tree = parse_bounded(lang, &code)?;
     let plan = code_outline::plan(
         tree.root_node(),
         &code,
@@ -265,6 +263,33 @@ fn parse_and_render(
         }
     }
     (dropped > 0).then_some((out, dropped))
+}
+
+/// Progress callbacks allowed per KiB of input, plus a fixed allowance.
+/// Tree-sitter calls back every ~100 parser operations: real code needs
+/// about 8-13 per KiB, while text it cannot parse can need thousands per
+/// KiB (minutes of error recovery), so the parse is cancelled instead.
+const PARSE_CALLS_PER_KIB: usize = 64;
+const PARSE_CALLS_BASE: usize = 256;
+
+/// Parse `code` as `lang`, giving up (`None`) when tree-sitter's error
+/// recovery runs away; the budget is a count of work, so the result is
+/// still a pure function of the input.
+fn parse_bounded(lang: Lang, code: &str) -> Option<tree_sitter::Tree> {
+    let mut parser = Parser::new();
+    parser.set_language(&lang.language()).ok()?;
+    let budget = PARSE_CALLS_BASE + code.len() / 1024 * PARSE_CALLS_PER_KIB;
+    let mut calls = 0usize;
+    let mut progress = |_: &tree_sitter::ParseState| {
+        calls += 1;
+        calls > budget
+    };
+    let bytes = code.as_bytes();
+    parser.parse_with_options(
+        &mut |i, _| bytes.get(i..).unwrap_or(&[]),
+        None,
+        Some(ParseOptions::new().progress_callback(&mut progress)),
+    )
 }
 
 /// Marker inside the outline (the top marker carries the hash once).

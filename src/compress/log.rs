@@ -7,7 +7,9 @@
 //! [`super::log_select`]; this file sniffs content, renders the kept lines and
 //! announces every dropped region with one marker (unit `lines`) that says
 //! what kind of lines went (`[412 of 530 lines omitted — 389 'Compiling …',
-//! 23 passing tests; hash=…]`).
+//! 23 passing tests; hash=…]`). Event logs (timestamped system/app logs made
+//! of a few repeating templates) keep one or a few lines per template in
+//! order and end with a single marker naming the most repeated templates.
 //!
 //! Invariants: a kept line is the original line with only ANSI codes and
 //! trailing blanks removed (timestamps and the rest of the text untouched),
@@ -22,8 +24,10 @@ use super::log_line::{Class, Classifier, LineInfo};
 use super::log_select;
 use super::{marker, text, Input, Options, Output};
 
-/// How many lines `looks_like` samples from each end of the block.
+/// How many lines `looks_like` samples from each end of the block ...
 const SNIFF_LINES: usize = 200;
+/// ... within this many bytes from each end.
+const SNIFF_BYTES: usize = 32 * 1024;
 
 /// True when `input` looks like log content: enough of its lines carry log
 /// signals (timestamps, level tags, errors/warnings, test results, compiler
@@ -32,15 +36,24 @@ pub fn looks_like(input: &Input<'_>) -> bool {
     if input.file_path.is_some_and(|p| p.ends_with(".log")) {
         return true;
     }
-    let stripped = text::strip_ansi(input.text);
-    let all = text::lines(&stripped);
-    let sample: Vec<&str> = if all.len() <= 2 * SNIFF_LINES {
-        all
+    // Only the ends are read, so sniffing a huge block stays cheap.
+    let t = input.text;
+    let (head, tail) = if t.len() <= 2 * SNIFF_BYTES {
+        (t, "")
     } else {
-        let mut s = all[..SNIFF_LINES].to_vec();
-        s.extend_from_slice(&all[all.len() - SNIFF_LINES..]);
-        s
+        let h = floor_char(t, SNIFF_BYTES);
+        let mut start = t.len() - SNIFF_BYTES;
+        while !t.is_char_boundary(start) {
+            start += 1;
+        }
+        (&t[..h], &t[start..])
     };
+    let (head, tail) = (text::strip_ansi(head), text::strip_ansi(tail));
+    let mut sample: Vec<&str> = text::lines(&head);
+    sample.truncate(SNIFF_LINES);
+    let tail_lines = text::lines(&tail);
+    // The first tail line is probably cut: skip it.
+    sample.extend(tail_lines.iter().skip(1).rev().take(SNIFF_LINES));
     let mut c = Classifier::default();
     let (mut lines, mut bytes, mut stamped) = (0usize, 0usize, 0usize);
     let (mut signals, mut strong) = (0usize, 0usize);

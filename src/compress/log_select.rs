@@ -1,15 +1,16 @@
 //! Which log lines to keep: the selection half of the log compressor
 //! ([`super::log`] classifies with [`super::log_line`], asks [`plan`] for a
-//! keep-mask, then renders kept lines and one marker per dropped region).
+//! keep-mask, then renders kept lines and the markers).
 //!
 //! Rules, in order of priority: error lines (each error template capped only
 //! when errors alone would blow the budget), their context (the lines just
 //! before, the indented block after with stack traces trimmed to first/last
 //! and keyword frames), the header of the step that failed, summaries,
 //! warnings, query matches, a few passing tests, the first and last lines.
-//! In an event log (a system/app log where every distinct template fits in a
-//! small share of the input) the first line of every template is kept too, so
-//! rare events survive. Noise (compiling, downloads, progress, passing
+//! In an event log (timestamped lines where every distinct template fits in
+//! a small share of the input: syslog, app logs) the first line of every
+//! template is kept too, so rare events survive, and repeated errors and
+//! warnings are capped harder. Noise (compiling, downloads, progress, passing
 //! tests) is what goes. Deterministic: no hash-map iteration reaches output.
 
 use std::collections::{HashMap, HashSet};

@@ -3,14 +3,14 @@
 //! [`super::compress_block`] when the router picks [`super::Kind::Search`].
 //!
 //! Results are grouped by file. Kept: lines matching the user's question
-//! ([`super::text::query_terms`]), lines holding a distinctive identifier that
-//! is rare in the whole result (a long identifier on at most two result
-//! lines: the needle a reader is most likely after), all lines of a narrow
-//! search (the pattern's matches fit the budget), and one example per file
-//! when room is left. Everything else is dropped with a marker (unit
-//! `matches`) after each file saying how many of its matches went, and one
-//! marker per run of fully dropped files listing each file's count, so the
-//! reader still knows where every match was.
+//! ([`super::text::query_terms`]) and lines holding a distinctive identifier
+//! found on no other result line (the needle a reader is most likely after);
+//! then, while they fit a budget, lines whose identifier is on two result
+//! lines, all matches of a narrow search (the pattern of the `grep`/`rg`
+//! command, when its matches are few) and one example per file. Everything else is
+//! dropped; one marker (unit `matches`) per group of up to eight files names
+//! each file with its dropped count, so the reader still knows where every
+//! match was.
 //!
 //! Invariants: kept lines keep their `path:line:` / `path-line-` prefix and
 //! heading lines verbatim (only the indentation after the prefix shrinks to
@@ -30,7 +30,11 @@ const RARE_MAX_LINES: u32 = 2;
 /// Share of the input (percent) that narrow-search matches and per-file
 /// examples may fill.
 const BUDGET_PCT: usize = 15;
-/// At most this many files share one marker (flat output).
+/// Up to this many query matches are all kept; beyond, at most
+/// `QUERY_PER_FILE` per file.
+const QUERY_ALL: usize = 200;
+const QUERY_PER_FILE: usize = 10;
+/// At most this many files share one marker.
 const GROUP_FILES: usize = 8;
 
 /// One result line.
@@ -67,10 +71,15 @@ struct Parsed<'a> {
 
 /// True when `input` looks like grep/ripgrep results.
 pub fn looks_like(input: &Input<'_>) -> bool {
-    let stripped = text::strip_ansi(input.text);
-    let lines = text::lines(&stripped);
-    let sample = &lines[..lines.len().min(400)];
-    let Some(parsed) = parse(sample) else {
+    // The first 400 lines (within 64 KiB) decide.
+    let mut end = input.text.len().min(64 * 1024);
+    while !input.text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let stripped = text::strip_ansi(&input.text[..end]);
+    let mut lines = text::lines(&stripped);
+    lines.truncate(400);
+    let Some(parsed) = parse(&lines) else {
         return false;
     };
     if parsed.files.is_empty() {
@@ -291,8 +300,9 @@ fn parse_heading<'a>(lines: &[&'a str]) -> Parsed<'a> {
     }
 }
 
-/// The search pattern of a `grep`/`rg` command (first non-option argument),
-/// lower-cased, when it is a plain identifier-like string.
+/// The search pattern of a `grep`/`rg` command (the `-e` value or the first
+/// non-option argument), lower-cased, quotes and backslashes removed;
+/// `None` when shorter than three characters.
 fn pattern_of(command: &str) -> Option<String> {
     let stage = command.split(['|', ';', '&']).find(|s| {
         let w = s.split_whitespace().next().unwrap_or("");
@@ -419,16 +429,37 @@ fn select(parsed: &Parsed<'_>, terms: &[String], pattern: &str) -> Vec<Vec<bool>
         .map(|e| e.raw.len() + 1)
         .sum();
     let budget = total_bytes * BUDGET_PCT / 100;
-    // Always: query matches and lines with an identifier found nowhere else.
-    let mut keep: Vec<Vec<bool>> = parsed
+    // Always: lines with an identifier found nowhere else, and query
+    // matches (at most QUERY_PER_FILE per file when the question matches
+    // most of a big result, as when it names the searched identifier).
+    let query: Vec<Vec<bool>> = parsed
         .files
         .iter()
-        .enumerate()
-        .map(|(fi, f)| {
+        .map(|f| {
             f.entries
                 .iter()
+                .map(|e| text::matches_terms(e.text(), terms))
+                .collect()
+        })
+        .collect();
+    let query_hits = query.iter().flatten().filter(|&&q| q).count();
+    let per_file = if query_hits > QUERY_ALL {
+        QUERY_PER_FILE
+    } else {
+        usize::MAX
+    };
+    let mut keep: Vec<Vec<bool>> = query
+        .iter()
+        .enumerate()
+        .map(|(fi, row)| {
+            let mut seen = 0;
+            row.iter()
                 .enumerate()
-                .map(|(ei, e)| rarities[fi][ei] <= 1 || text::matches_terms(e.text(), terms))
+                .map(|(ei, &q)| {
+                    let take = q && seen < per_file;
+                    seen += usize::from(q);
+                    rarities[fi][ei] <= 1 || take
+                })
                 .collect()
         })
         .collect();

@@ -632,7 +632,16 @@ async fn prepare_body(
     };
     let compressible = config.optimize && body.len() >= MIN_COMPRESS_BYTES && !encoded;
     if !compressible {
-        return (body.clone(), RequestMeta::parse(format, &body), false);
+        // Mixed retrieve turns and continued Responses ids are put right
+        // even when nothing is compressed.
+        let prepared = match std::str::from_utf8(&body) {
+            Ok(text) if !services.pending.is_empty() => {
+                services.pending.reinsert(format, text).map(Bytes::from)
+            }
+            _ => None,
+        };
+        let meta = RequestMeta::parse(format, &body);
+        return (prepared.unwrap_or(body), meta, false);
     }
     let cancel = Arc::new(AtomicBool::new(false));
     let _guard = CancelOnDrop(cancel.clone());

@@ -324,6 +324,9 @@ pub async fn stream(
                 }
             }
         };
+        if let Some((shown, upstream)) = splicer.response_alias() {
+            ctx.pending.alias(&shown, &upstream);
+        }
         for out in outs {
             if tx.send(Ok(out)).await.is_err() {
                 break;

@@ -28,6 +28,8 @@ pub struct Block<'a> {
     /// Index of the message (or input item) holding the block.
     pub message: usize,
     pub call: Option<ToolCall>,
+    /// The id the result answers (tool_use_id, tool_call_id, call_id).
+    pub call_id: Option<String>,
     /// The user question that preceded the tool call.
     pub query: Option<String>,
 }
@@ -151,9 +153,10 @@ fn push_block<'a>(
     body: &'a str,
     raw: &'a RawValue,
     message: usize,
-    call: Option<ToolCall>,
+    call: (Option<ToolCall>, &str),
     query: Option<String>,
 ) {
+    let (call, call_id) = call;
     if !js::is_string(raw) {
         return;
     }
@@ -164,6 +167,7 @@ fn push_block<'a>(
             value: raw,
             message,
             call,
+            call_id: (!call_id.is_empty()).then(|| call_id.to_string()),
             query,
         });
     }
@@ -235,7 +239,7 @@ fn anthropic<'a>(body: &'a str, top: &Object<'a>) -> Option<Parsed<'a>> {
                     let query = query_of.get(id.as_ref()).cloned().flatten();
                     let Some(c) = b.get("content") else { continue };
                     if js::is_string(c) {
-                        push_block(&mut blocks, body, c, i, call, query);
+                        push_block(&mut blocks, body, c, i, (call, &id), query);
                     } else if let Some(parts) = js::array(c) {
                         for p in parts {
                             let Some(po) = js::object(p) else { continue };
@@ -246,7 +250,7 @@ fn anthropic<'a>(body: &'a str, top: &Object<'a>) -> Option<Parsed<'a>> {
                                         body,
                                         t,
                                         i,
-                                        call.clone(),
+                                        (call.clone(), &id),
                                         query.clone(),
                                     );
                                 }
@@ -349,11 +353,11 @@ fn openai_chat<'a>(body: &'a str, top: &Object<'a>) -> Option<Parsed<'a>> {
                     continue;
                 };
                 if js::is_string(c) {
-                    push_block(&mut blocks, body, c, i, call, query);
+                    push_block(&mut blocks, body, c, i, (call, &id), query);
                 } else if let Some(parts) = js::array(c) {
                     for p in parts {
                         if let Some(t) = js::object(p).and_then(|o| o.get("text").copied()) {
-                            push_block(&mut blocks, body, t, i, call.clone(), query.clone());
+                            push_block(&mut blocks, body, t, i, (call.clone(), &id), query.clone());
                         }
                     }
                 }
@@ -416,11 +420,11 @@ fn responses<'a>(body: &'a str, top: &Object<'a>) -> Option<Parsed<'a>> {
                 let query = query_of.get(id.as_ref()).cloned().flatten();
                 let Some(out) = o.get("output") else { continue };
                 if js::is_string(out) {
-                    push_block(&mut blocks, body, out, i, call, query);
+                    push_block(&mut blocks, body, out, i, (call, &id), query);
                 } else if let Some(parts) = js::array(out) {
                     for p in parts {
                         if let Some(t) = js::object(p).and_then(|po| po.get("text").copied()) {
-                            push_block(&mut blocks, body, t, i, call.clone(), query.clone());
+                            push_block(&mut blocks, body, t, i, (call.clone(), &id), query.clone());
                         }
                     }
                 }
@@ -525,8 +529,11 @@ fn gemini<'a>(body: &'a str, top: &Object<'a>) -> Option<Parsed<'a>> {
                 let Some(resp) = fr.get("response").and_then(|r| js::object(r)) else {
                     continue;
                 };
+                let id = js::str_field(&fr, "id")
+                    .map(|i| i.into_owned())
+                    .unwrap_or_else(|| name.to_string());
                 for v in resp.values() {
-                    push_block(&mut blocks, body, v, i, call.clone(), query.clone());
+                    push_block(&mut blocks, body, v, i, (call.clone(), &id), query.clone());
                 }
             }
         }

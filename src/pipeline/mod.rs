@@ -257,8 +257,12 @@ impl Pipeline {
                 }
             }
 
+            let ours = block
+                .call_id
+                .as_deref()
+                .is_some_and(|id| self.pending.is_retrieve_call(id));
             let protection = policy::protection(block.call.as_ref(), &s.protect_tools);
-            if protection == Protection::Verbatim {
+            if protection == Protection::Verbatim || ours {
                 // Never changed, so never remembered either (the same text
                 // elsewhere, e.g. a retrieve answer, must not replay a
                 // compressed copy).

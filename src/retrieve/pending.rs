@@ -32,10 +32,16 @@ const MAX_ENTRIES: usize = 10_000;
 /// Entries by key, and keys in insertion order (for the bound).
 type Entries = (HashMap<String, Arc<Entry>>, VecDeque<String>);
 
-/// Bounded store of mixed-turn entries.
+/// Bounded store of mixed-turn entries, plus the ids headroomd handed
+/// out for continued Responses streams.
 #[derive(Default)]
 pub struct Pending {
     inner: Mutex<Entries>,
+    /// Ids of our own retrieve calls (their answers are never compressed).
+    retrieve_ids: Mutex<(std::collections::HashSet<String>, VecDeque<String>)>,
+    /// Responses id the client saw → the upstream id that holds the whole
+    /// exchange (a continued stream keeps its first id for the client).
+    aliases: Mutex<(HashMap<String, String>, VecDeque<String>)>,
 }
 
 impl Pending {
@@ -45,6 +51,19 @@ impl Pending {
 
     /// Remember `entry` under each of `keys` (client call ids, response id).
     pub fn remember(&self, keys: &[String], entry: Entry) {
+        {
+            let mut ids = self.retrieve_ids.lock();
+            for (call, _) in &entry.answers {
+                if ids.0.insert(call.id.clone()) {
+                    ids.1.push_back(call.id.clone());
+                }
+            }
+            while ids.1.len() > MAX_ENTRIES {
+                if let Some(old) = ids.1.pop_front() {
+                    ids.0.remove(&old);
+                }
+            }
+        }
         let entry = Arc::new(entry);
         let mut g = self.inner.lock();
         for k in keys.iter().filter(|k| !k.is_empty()) {
@@ -60,7 +79,36 @@ impl Pending {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.inner.lock().0.is_empty()
+        self.inner.lock().0.is_empty() && self.aliases.lock().0.is_empty()
+    }
+
+    /// Whether `call_id` is one of headroomd's own retrieve calls.
+    pub fn is_retrieve_call(&self, call_id: &str) -> bool {
+        self.retrieve_ids.lock().0.contains(call_id)
+    }
+
+    /// The client saw `shown` for a response the upstream stored as
+    /// `upstream`: chain later requests to `upstream`.
+    pub fn alias(&self, shown: &str, upstream: &str) {
+        if shown == upstream {
+            return;
+        }
+        let mut g = self.aliases.lock();
+        if g.0
+            .insert(shown.to_string(), upstream.to_string())
+            .is_none()
+        {
+            g.1.push_back(shown.to_string());
+        }
+        while g.1.len() > MAX_ENTRIES {
+            if let Some(old) = g.1.pop_front() {
+                g.0.remove(&old);
+            }
+        }
+    }
+
+    fn unalias(&self, id: &str) -> Option<String> {
+        self.aliases.lock().0.get(id).cloned()
     }
 
     fn get(&self, key: &str) -> Option<Arc<Entry>> {
@@ -147,12 +195,23 @@ impl Pending {
                 }
             }
             ApiFormat::OpenAiResponses => {
-                let input = top.get("input")?;
-                let items = js::array(input)?;
+                let previous = js::str_field(&top, "previous_response_id").map(|p| p.into_owned());
+                let upstream_id = previous.as_deref().and_then(|p| self.unalias(p));
+                if let (Some(id), Some(raw)) = (&upstream_id, top.get("previous_response_id")) {
+                    edits.push((
+                        js::offset(body, raw)?,
+                        Value::String(id.clone()).to_string(),
+                    ));
+                }
+                let (Some(input), Some(items)) = (
+                    top.get("input"),
+                    top.get("input").and_then(|i| js::array(i)),
+                ) else {
+                    return (!edits.is_empty()).then(|| js::splice(body, edits));
+                };
                 // Chained by previous_response_id: the stored response holds
                 // our calls; only the answers must be added.
-                let chained =
-                    js::str_field(&top, "previous_response_id").and_then(|id| self.get(&id));
+                let chained = upstream_id.or(previous).and_then(|id| self.get(&id));
                 if let Some(entry) = chained {
                     let ir = js::offset(body, input)?;
                     let close = ir.start + body[ir.clone()].rfind(']')?;

@@ -521,28 +521,14 @@ VARIANTS: list[tuple[str, str, bool, Runner]] = [
 ]
 
 
-# Daemon bug: when a Responses stream is continued (the model called
-# headroom_retrieve), `response.created` carries the first round's response
-# id and `response.completed` the last round's, and the openai SDK's stream
-# accumulator (`responses.stream()`) raises on that.
-RESPONSES_ID_BUG = pytest.mark.xfail(
-    strict=True,
-    raises=RuntimeError,
-    reason="headroomd bug: spliced Responses stream changes the response id between "
-    "response.created (round 1) and response.completed (last round); "
-    "openai's responses.stream() raises 'Lifecycle response identity changed.'",
-)
-
-
 def variants(only_streaming: bool = False, continued: bool = False):
     """pytest params (family, runner); `continued`: the daemon continues the
-    conversation upstream (so the Responses stream helper hits RESPONSES_ID_BUG)."""
+    conversation upstream (a Responses stream then keeps its first id)."""
     out = []
     for vid, fam, streaming, run in VARIANTS:
         if only_streaming and not streaming:
             continue
-        marks = [RESPONSES_ID_BUG] if continued and run is responses_stream_helper else []
-        out.append(pytest.param(fam, run, id=vid, marks=marks))
+        out.append(pytest.param(fam, run, id=vid))
     return out
 
 
@@ -629,10 +615,6 @@ def test_anthropic_stream_message_delta_usage(daemon, mock_upstream):
     assert delta.delta.stop_reason == "end_turn"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="headroomd bug: response.created id (round 1) != response.completed id (last round)",
-)
 def test_responses_stream_keeps_one_response_identity(daemon, mock_upstream):
     """`response.created` and `response.completed` describe the same
     response (same id), as the SDK's stream accumulator requires."""
@@ -727,28 +709,13 @@ def test_mixed_turn(daemon, mock_upstream, family, runner):
     assert_history_whole(family, forwarded_json(mock_upstream.url))
 
 
-CHAINED_SMALL_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="headroomd bug: mixed-turn answers are put back only inside the compression "
-    "pipeline (Pipeline::run -> Pending::reinsert), which prepare_body skips for bodies "
-    "under MIN_COMPRESS_BYTES (1024); a chained follow-up is that small, so the upstream "
-    "gets no output for call_hr_retrieve_1",
-)
-CHAINED_RECOMPRESSED_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="headroomd bug: in a chained follow-up the reinserted retrieve answer is compressed "
-    "again (with a new omission marker): policy::protection exempts headroom_retrieve results "
-    "only when their call is in the body, and with previous_response_id it is not",
-)
-
-
 @pytest.mark.parametrize(
     "runner,pad",
     [
-        pytest.param(responses_create, 0, id="json-small", marks=CHAINED_SMALL_BUG),
-        pytest.param(responses_stream_helper, 0, id="stream-small", marks=CHAINED_SMALL_BUG),
-        pytest.param(responses_create, 2000, id="json-large", marks=CHAINED_RECOMPRESSED_BUG),
-        pytest.param(responses_stream_helper, 2000, id="stream-large", marks=CHAINED_RECOMPRESSED_BUG),
+        pytest.param(responses_create, 0, id="json-small"),
+        pytest.param(responses_stream_helper, 0, id="stream-small"),
+        pytest.param(responses_create, 2000, id="json-large"),
+        pytest.param(responses_stream_helper, 2000, id="stream-large"),
     ],
 )
 def test_mixed_turn_responses_chained(daemon, mock_upstream, runner, pad):

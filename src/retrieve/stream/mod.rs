@@ -82,6 +82,14 @@ impl Splicer {
         }
     }
 
+    /// For a continued Responses stream: (id the client saw, upstream id).
+    pub fn response_alias(&self) -> Option<(String, String)> {
+        match self {
+            Splicer::Responses(s) => s.alias.clone(),
+            _ => None,
+        }
+    }
+
     /// Usage summed over the rounds finished so far (provider shape).
     pub fn usage(&self) -> Value {
         match self {

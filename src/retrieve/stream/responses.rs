@@ -15,6 +15,10 @@ use crate::sse::Event;
 #[derive(Default)]
 pub struct State {
     round: usize,
+    /// The response id the client saw first (kept for the whole stream).
+    first_id: Option<Value>,
+    /// (shown id, upstream id) when a continued stream ended.
+    pub alias: Option<(String, String)>,
     seq: u64,
     next_output: u64,
     /// Upstream output index → client index (`None` = held retrieve call).
@@ -57,6 +61,9 @@ impl State {
             .to_string();
         match ty.as_str() {
             "response.created" | "response.in_progress" | "response.queued" => {
+                if self.first_id.is_none() {
+                    self.first_id = v.pointer("/response/id").cloned();
+                }
                 if self.round == 0 {
                     vec![self.out(&ev, v, false)]
                 } else {
@@ -131,6 +138,19 @@ impl State {
             }
             if self.round > 0 {
                 resp["usage"] = self.usage_total.clone();
+                // One id for the whole stream (SDKs check it); the daemon
+                // maps it to the upstream id that holds the exchange.
+                if let (Some(first), Some(upstream)) =
+                    (self.first_id.clone(), resp.get("id").cloned())
+                {
+                    if first != upstream {
+                        self.alias = first
+                            .as_str()
+                            .zip(upstream.as_str())
+                            .map(|(a, b)| (a.to_string(), b.to_string()));
+                        resp["id"] = first;
+                    }
+                }
             }
         }
         vec![self.out(&ev, v, modified)]
