@@ -102,7 +102,16 @@ impl Services {
             merged.sources.insert("mode", config::Source::Flag);
         }
         let changed = changed_keys(&current, &merged);
+        let budget_changed =
+            merged.budget != current.budget || merged.budget_period != current.budget_period;
+        let budget_update = crate::actors::messages::SetBudget {
+            cap_usd: (merged.budget != current.budget).then_some(merged.budget),
+            period: (merged.budget_period != current.budget_period).then_some(merged.budget_period),
+        };
         self.config.store(Arc::new(merged));
+        if budget_changed {
+            self.budget.do_send(budget_update);
+        }
         tracing::info!(?changed, restart_required = ?pending, "config reloaded");
         Ok(ReloadOutcome {
             path: config::describe_path(current.config_path.as_deref()),

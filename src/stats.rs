@@ -36,6 +36,8 @@ pub struct RequestStats {
     pub fail_open: bool,
     pub retries: u32,
     pub cost_usd: f64,
+    /// `Some(true)` for a response-cache hit, `Some(false)` for a miss.
+    pub cache_hit: Option<bool>,
 }
 
 /// Compression work on one kind of content within a request.
@@ -123,6 +125,8 @@ pub struct Stats {
     /// Records the request path dropped because the stats or log mailbox
     /// was full (back-pressure, never blocking a request).
     pub dropped_records: u64,
+    pub cache_hits: u64,
+    pub cache_misses: u64,
 }
 
 impl Stats {
@@ -146,6 +150,11 @@ impl Stats {
         self.overhead_ms.observe(r.overhead_ms);
         self.fail_open += r.fail_open as u64;
         self.retries += r.retries as u64;
+        match r.cache_hit {
+            Some(true) => self.cache_hits += 1,
+            Some(false) => self.cache_misses += 1,
+            None => {}
+        }
     }
 
     pub fn totals(&self) -> ProviderCounters {
@@ -281,6 +290,21 @@ impl Stats {
         );
         let _ = writeln!(s, "# TYPE headroom_dropped_records_total counter");
         let _ = writeln!(s, "headroom_dropped_records_total {}", self.dropped_records);
+        let _ = writeln!(
+            s,
+            "# HELP headroom_cache_requests_total Response-cache lookups by result."
+        );
+        let _ = writeln!(s, "# TYPE headroom_cache_requests_total counter");
+        let _ = writeln!(
+            s,
+            "headroom_cache_requests_total{{result=\"hit\"}} {}",
+            self.cache_hits
+        );
+        let _ = writeln!(
+            s,
+            "headroom_cache_requests_total{{result=\"miss\"}} {}",
+            self.cache_misses
+        );
         let _ = writeln!(s, "# HELP headroom_in_flight Requests in flight.");
         let _ = writeln!(s, "# TYPE headroom_in_flight gauge");
         let _ = writeln!(s, "headroom_in_flight {in_flight}");

@@ -58,21 +58,6 @@ pub fn inactive(config: &Config) -> Vec<Inactive> {
         "--telemetry",
         "headroomd never sends telemetry; the flag is accepted for compatibility",
     );
-    note(
-        config.budget.is_some(),
-        "--budget",
-        "budget enforcement is not built yet; spend is not capped",
-    );
-    note(
-        config.rate_limit,
-        "--rpm/--tpm",
-        "rate limiting is not built yet (pass --no-rate-limit to silence this)",
-    );
-    note(
-        config.response_cache,
-        "response cache",
-        "the response cache is not built yet (pass --no-cache to silence this)",
-    );
     out
 }
 

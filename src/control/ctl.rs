@@ -44,6 +44,30 @@ pub struct CtlArgs {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum BudgetCmd {
+    /// Spent, reserved, cap, window reset time, per-model breakdown.
+    Show,
+    /// Change the cap (USD) and/or the period live.
+    Set {
+        /// New cap in USD, or `none` for no cap.
+        cap: Option<String>,
+        /// hourly | daily | monthly
+        #[arg(long)]
+        period: Option<String>,
+    },
+    /// Forget what was spent in every window.
+    Reset,
+    /// Print the budget every --interval ms until interrupted.
+    Watch {
+        #[arg(long, default_value_t = 1000)]
+        interval: u32,
+        /// Stop after this many updates (0 = until interrupted).
+        #[arg(long, default_value_t = 0)]
+        count: u32,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum Cmd {
     /// Version, uptime, mode, config, per-provider counters, tokens saved.
     Status,
@@ -68,6 +92,11 @@ pub enum Cmd {
     Reload,
     /// Drain in-flight requests and stop the daemon.
     Shutdown,
+    /// Spend against the budget: show (default), set, reset, watch.
+    Budget {
+        #[command(subcommand)]
+        action: Option<BudgetCmd>,
+    },
     /// Print the original behind an omission marker (`hash=…`).
     Retrieve {
         /// The 16 hex digits after `hash=` in the marker.
@@ -137,6 +166,7 @@ pub async fn run(args: CtlArgs) -> ExitCode {
         Cmd::Mode { mode } => set_mode(&mut client, args.json, style, mode.as_deref()).await,
         Cmd::Reload => reload(&mut client, args.json, style).await,
         Cmd::Shutdown => shutdown(&mut client, args.json, style).await,
+        Cmd::Budget { action } => budget(&mut client, args.json, style, action.as_ref()).await,
         Cmd::Retrieve { hash, query } => {
             retrieve(&mut client, args.json, hash, query.as_deref()).await
         }
@@ -528,6 +558,145 @@ async fn retrieve(
         let mut out = std::io::stdout().lock();
         let _ = out.write_all(r.content.as_bytes());
         let _ = out.flush();
+    }
+    Ok(())
+}
+
+fn budget_json(b: &pb::Budget) -> serde_json::Value {
+    json!({
+        "cap_usd": b.cap_usd, "period": b.period, "spent_usd": b.spent_usd,
+        "reserved_usd": b.reserved_usd, "open_reservations": b.open_reservations,
+        "remaining_usd": b.cap_usd.map(|c| (c - b.spent_usd - b.reserved_usd).max(0.0)),
+        "window_start": b.window_start, "resets_at": b.resets_at, "resets_in_seconds": b.resets_in_seconds,
+        "per_model": b.per_model.iter().map(|m| json!({"model": m.model, "spent_usd": m.spent_usd})).collect::<Vec<_>>(),
+    })
+}
+
+fn print_budget(b: &pb::Budget, style: Style) {
+    let cap = match b.cap_usd {
+        Some(c) => format!("${c:.4}"),
+        None => "none".to_string(),
+    };
+    let used = b
+        .cap_usd
+        .filter(|c| *c > 0.0)
+        .map(|c| (b.spent_usd + b.reserved_usd) / c);
+    let bar = used.map(|u| {
+        let filled = ((u.min(1.0)) * 30.0).round() as usize;
+        let s = format!(
+            "[{}{}] {:.0}%",
+            "#".repeat(filled),
+            "-".repeat(30 - filled),
+            u * 100.0
+        );
+        if u >= 1.0 {
+            style.red(&s)
+        } else if u >= 0.8 {
+            style.yellow(&s)
+        } else {
+            style.green(&s)
+        }
+    });
+    println!(
+        "budget {} per {}   spent {}   reserved ${:.4} ({} in flight)",
+        style.bold(&cap),
+        b.period.trim_end_matches("ly").replace("dai", "day"),
+        style.bold(&format!("${:.4}", b.spent_usd)),
+        b.reserved_usd,
+        b.open_reservations
+    );
+    if let Some(bar) = bar {
+        println!("{bar}");
+    }
+    println!(
+        "window {} → resets {} (in {})",
+        b.window_start,
+        b.resets_at,
+        table::duration(b.resets_in_seconds as f64)
+    );
+    if !b.per_model.is_empty() {
+        println!();
+        let mut t = Table::new(&["model", "spent"]);
+        for m in &b.per_model {
+            t.row(vec![m.model.clone(), format!("${:.4}", m.spent_usd)]);
+        }
+        print!("{}", t.render(style));
+    }
+}
+
+async fn budget(
+    client: &mut ControlClient<Channel>,
+    as_json: bool,
+    style: Style,
+    action: Option<&BudgetCmd>,
+) -> Result<(), tonic::Status> {
+    let reply = match action {
+        None | Some(BudgetCmd::Show) => client
+            .get_budget(pb::GetBudgetRequest {})
+            .await?
+            .into_inner(),
+        Some(BudgetCmd::Reset) => client
+            .set_budget(pb::SetBudgetRequest {
+                reset: true,
+                ..Default::default()
+            })
+            .await?
+            .into_inner(),
+        Some(BudgetCmd::Set { cap, period }) => {
+            let mut req = pb::SetBudgetRequest {
+                period: period.clone().unwrap_or_default(),
+                ..Default::default()
+            };
+            match cap.as_deref() {
+                None => {}
+                Some("none") | Some("off") => req.clear_cap = true,
+                Some(c) => {
+                    let usd: f64 = c.trim_start_matches('$').parse().map_err(|_| {
+                        tonic::Status::invalid_argument(format!(
+                            "`{c}` is not an amount in USD (or `none`)"
+                        ))
+                    })?;
+                    req.cap_usd = usd;
+                    req.set_cap = true;
+                }
+            }
+            if !req.set_cap && !req.clear_cap && req.period.is_empty() {
+                return Err(tonic::Status::invalid_argument(
+                    "nothing to set: give a cap (e.g. `headroomctl budget set 20`) and/or --period",
+                ));
+            }
+            client.set_budget(req).await?.into_inner()
+        }
+        Some(BudgetCmd::Watch { interval, count }) => {
+            let mut stream = client
+                .watch_budget(pb::WatchBudgetRequest {
+                    interval_ms: *interval,
+                })
+                .await?
+                .into_inner();
+            let mut n = 0;
+            while let Some(b) = stream.message().await? {
+                if as_json {
+                    println!("{}", budget_json(&b));
+                } else {
+                    print_budget(&b, style);
+                    println!();
+                }
+                n += 1;
+                if *count > 0 && n >= *count {
+                    break;
+                }
+            }
+            return Ok(());
+        }
+    };
+    if as_json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&budget_json(&reply)).unwrap_or_default()
+        );
+    } else {
+        print_budget(&reply, style);
     }
     Ok(())
 }

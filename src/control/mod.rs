@@ -17,7 +17,8 @@ use std::time::Duration;
 use futures_util::Stream;
 use tonic::{Request, Response, Status};
 
-use crate::actors::messages::{GetIngress, GetStats};
+use crate::actors::messages::{GetBudget, GetIngress, GetStats, ResetBudget, SetBudget};
+use crate::budget::ledger::BudgetSnapshot;
 use crate::config::{self, Mode};
 use crate::server::{Services, ShutdownReason};
 use crate::stats::Stats;
@@ -158,6 +159,37 @@ fn config_entries(c: &config::Config) -> Vec<pb::ConfigEntry> {
 }
 
 type StatsStream = Pin<Box<dyn Stream<Item = Result<pb::StatsUpdate, Status>> + Send>>;
+type BudgetStream = Pin<Box<dyn Stream<Item = Result<pb::Budget, Status>> + Send>>;
+
+fn budget_reply(b: BudgetSnapshot) -> pb::Budget {
+    let resets_in = (b.resets_at - chrono::Utc::now()).num_seconds().max(0) as u64;
+    pb::Budget {
+        cap_usd: b.cap_usd,
+        period: b.period.as_str().to_string(),
+        spent_usd: b.spent_usd,
+        reserved_usd: b.reserved_usd,
+        open_reservations: b.open_reservations as u64,
+        window_start: b.window_start.to_rfc3339(),
+        resets_at: b.resets_at.to_rfc3339(),
+        per_model: b
+            .per_model
+            .into_iter()
+            .map(|(model, spent_usd)| pb::ModelSpend { model, spent_usd })
+            .collect(),
+        resets_in_seconds: resets_in,
+    }
+}
+
+impl ControlService {
+    async fn budget(&self) -> Result<pb::Budget, Status> {
+        self.services
+            .budget
+            .send(GetBudget)
+            .await
+            .map(budget_reply)
+            .map_err(|e| Status::unavailable(format!("budget actor unavailable: {e}")))
+    }
+}
 
 #[tonic::async_trait]
 impl Control for ControlService {
@@ -286,6 +318,100 @@ impl Control for ControlService {
                 "nothing is stored under hash={hash}: it expired or was never stored; re-run the tool that produced the original"
             ))),
         }
+    }
+
+    async fn get_budget(
+        &self,
+        _: Request<pb::GetBudgetRequest>,
+    ) -> Result<Response<pb::Budget>, Status> {
+        Ok(Response::new(self.budget().await?))
+    }
+
+    async fn set_budget(
+        &self,
+        request: Request<pb::SetBudgetRequest>,
+    ) -> Result<Response<pb::Budget>, Status> {
+        let req = request.into_inner();
+        let unavailable =
+            |e: actix::MailboxError| Status::unavailable(format!("budget actor unavailable: {e}"));
+        if req.reset {
+            self.services
+                .budget
+                .send(ResetBudget)
+                .await
+                .map_err(unavailable)?;
+        }
+        let cap = if req.clear_cap {
+            Some(None)
+        } else if req.set_cap {
+            if !(req.cap_usd >= 0.0 && req.cap_usd.is_finite()) {
+                return Err(Status::invalid_argument(format!(
+                    "{} is not a cap in USD",
+                    req.cap_usd
+                )));
+            }
+            Some(Some(req.cap_usd))
+        } else {
+            None
+        };
+        let period = match req.period.trim() {
+            "" => None,
+            p => Some(config::BudgetPeriod::parse(p).ok_or_else(|| {
+                Status::invalid_argument(format!(
+                    "`{p}` is not a period; use hourly, daily or monthly"
+                ))
+            })?),
+        };
+        let snapshot = self
+            .services
+            .budget
+            .send(SetBudget {
+                cap_usd: cap,
+                period,
+            })
+            .await
+            .map_err(unavailable)?;
+        // Keep the live config in step (status, reload).
+        let current = self.services.config.load_full();
+        let mut next = (*current).clone();
+        if let Some(c) = cap {
+            next.budget = c;
+            next.sources.insert("budget", config::Source::Flag);
+        }
+        if let Some(p) = period {
+            next.budget_period = p;
+            next.sources.insert("budget_period", config::Source::Flag);
+        }
+        self.services.config.store(Arc::new(next));
+        Ok(Response::new(budget_reply(snapshot)))
+    }
+
+    type WatchBudgetStream = BudgetStream;
+
+    async fn watch_budget(
+        &self,
+        request: Request<pb::WatchBudgetRequest>,
+    ) -> Result<Response<Self::WatchBudgetStream>, Status> {
+        let interval_ms = match request.get_ref().interval_ms {
+            0 => 1000,
+            n => n.max(50),
+        };
+        let (tx, rx) = tokio::sync::mpsc::channel::<Result<pb::Budget, Status>>(4);
+        let this = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(interval_ms as u64));
+            loop {
+                tick.tick().await;
+                let update = this.budget().await;
+                let stop = update.is_err();
+                if tx.send(update).await.is_err() || stop {
+                    break;
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+        )))
     }
 
     async fn shutdown(

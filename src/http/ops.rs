@@ -68,6 +68,7 @@ pub async fn stats(services: web::Data<Services>) -> HttpResponse {
         "fail_open": stats.fail_open,
         "retries": stats.retries,
         "dropped_records": stats.dropped_records,
+        "cache": {"hits": stats.cache_hits, "misses": stats.cache_misses},
     }))
 }
 

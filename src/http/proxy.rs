@@ -206,6 +206,7 @@ pub async fn proxy(
         if let Some(k) = cache::key(&ctx, &body) {
             if let Some(hit) = services.cache.get(&k, Instant::now()) {
                 record.cache = Some("hit");
+                stats.cache_hit = Some(true);
                 record.status = hit.status;
                 record.stream = hit.is_sse;
                 let meta = RequestMeta::parse(format, &body);
@@ -240,6 +241,7 @@ pub async fn proxy(
                 return builder.body(SizedStream::new(len, body));
             }
             record.cache = Some("miss");
+            stats.cache_hit = Some(false);
             accounting.cache_key = Some(k);
         }
     }

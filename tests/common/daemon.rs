@@ -81,6 +81,18 @@ impl DaemonBuilder {
         }
     }
 
+    /// Keep the rate limiter on (the builder turns it off by default).
+    pub fn build_with_rate_limit(mut self) -> Self {
+        self.args.retain(|a| a != "--no-rate-limit");
+        self
+    }
+
+    /// Keep the response cache on (the builder turns it off by default).
+    pub fn build_with_cache(mut self) -> Self {
+        self.args.retain(|a| a != "--no-cache");
+        self
+    }
+
     pub fn arg(mut self, a: &str) -> Self {
         self.args.push(a.to_string());
         self
