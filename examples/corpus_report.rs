@@ -3,7 +3,9 @@
 //! `cargo run --release --example corpus_report -- ../shared/corpus [--lossless]
 //! [--kind KIND] [--verbose]`
 //!
-//! Every case goes through the same entry point the daemon uses
+//! Reductions: `med red` / `mean red` over cases, `all red` over the
+//! bucket's tokens (what a user pays for). Every case goes through the
+//! same entry point the daemon uses
 //! (`compress::compress_block`) on one thread, so MB/s is per core. Hard
 //! facts are reported twice: *visible* in the compressed text, and
 //! *recoverable* (visible, or the block was stored whole in CCR because a
@@ -168,11 +170,12 @@ fn main() {
     }
 
     println!(
-        "\n{:<14} {:>5} {:>8} {:>8} {:>10} {:>10} {:>9} {:>8} {:>8} {:>8}",
+        "\n{:<14} {:>5} {:>8} {:>8} {:>8} {:>10} {:>10} {:>9} {:>8} {:>8} {:>8}",
         "kind",
         "cases",
         "med red",
         "mean red",
+        "all red",
         "hard vis",
         "hard rec",
         "soft",
@@ -185,11 +188,12 @@ fn main() {
     let row = |name: &str, b: &Bucket| {
         let mbps = b.bytes as f64 / 1e6 / b.time.as_secs_f64().max(1e-9);
         println!(
-            "{:<14} {:>5} {:>7.1}% {:>7.1}% {:>9.1}% {:>9.1}% {:>8.1}% {:>8.1} {:>8.2} {:>8}",
+            "{:<14} {:>5} {:>7.1}% {:>7.1}% {:>7.1}% {:>9.1}% {:>9.1}% {:>8.1}% {:>8.1} {:>8.2} {:>8}",
             name,
             b.cases,
             quantile(&b.reductions, 0.5),
             b.reductions.iter().sum::<f64>() / b.reductions.len().max(1) as f64,
+            100.0 * (1.0 - b.tokens_after as f64 / b.tokens_before.max(1) as f64),
             pct(b.hard_visible, b.hard),
             pct(b.hard_recoverable, b.hard),
             pct(b.soft_visible, b.soft),

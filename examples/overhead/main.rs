@@ -399,6 +399,11 @@ fn run(plan: &Plan, opts: &Opts) -> Res<()> {
     );
     let mut errors = 0;
     let mut first = None;
+    let everything = Samples::merge(
+        measures
+            .iter()
+            .flat_map(|m| m.direct.iter().chain(&m.proxy)),
+    );
     for s in measures
         .iter()
         .flat_map(|m| m.direct.iter().chain(&m.proxy))
@@ -410,6 +415,12 @@ fn run(plan: &Plan, opts: &Opts) -> Res<()> {
         println!(
             "\nWARNING: {errors} failed requests (first: {})",
             first.unwrap_or_default()
+        );
+    }
+    let other = everything.cpu_pct(OTHER);
+    if other > 25.0 {
+        println!(
+            "\nWARNING: other processes used {other:.0} % of a core on average during the phases; they compete with all three processes, so every number is skewed (mostly against the proxy, which needs more wake-ups). Rerun on a quiet machine for numbers to publish."
         );
     }
 

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 
 use tree_sitter::{Language, ParseOptions, Parser};
 
-use super::code_detect::{code_score, guess_lang, refine, strip_numbers};
+use super::code_detect::{code_score, guess_lang, plausible, refine, strip_numbers};
 use super::code_outline::{self, Fate, Region, Spec, SHORT_BODY};
 use super::{marker, text, Input, Options, Output};
 
@@ -94,11 +94,10 @@ pub fn looks_like(input: &Input<'_>) -> bool {
     let sample = text::strip_ansi(head(input.text, 32 * 1024));
     let lines = text::lines(&sample);
     let (rows, _) = strip_numbers(&lines);
-    let score = code_score(&rows);
     if path_hint(input).and_then(Lang::from_path).is_some() {
-        return score >= 0.2;
+        return plausible(&rows);
     }
-    score >= 0.45 && guess_lang(&rows).is_some()
+    code_score(&rows) >= 0.45 && guess_lang(&rows).is_some()
 }
 
 /// True when the tool call read a source file (Read of `x.rs`, `cat`,
@@ -127,6 +126,11 @@ pub fn compress(input: &Input<'_>, opts: &Options) -> Option<Output> {
     let clean = text::strip_ansi(input.text);
     let lines = text::lines(&clean);
     let (rows, prefixes) = strip_numbers(&lines);
+    // Parsing text that is not code is pointless, and tree-sitter's error
+    // recovery on it can take seconds.
+    if !plausible(&rows[..rows.len().min(2000)]) {
+        return None;
+    }
     let lang = path_hint(input)
         .and_then(Lang::from_path)
         .map(|l| refine(l, &rows))
@@ -176,6 +180,9 @@ pub(crate) fn outline_added(
     short_body: usize,
 ) -> Option<(String, usize)> {
     let rows: Vec<&str> = lines.iter().map(|l| l.get(1..).unwrap_or("")).collect();
+    if !plausible(&rows[..rows.len().min(2000)]) {
+        return None;
+    }
     let prefixes: Vec<usize> = lines.iter().map(|l| usize::from(!l.is_empty())).collect();
     parse_and_render(lang, lines, &rows, &prefixes, terms, short_body, "+")
 }

@@ -52,6 +52,15 @@ pub(crate) fn strip_numbers<'a>(lines: &[&'a str]) -> (Vec<&'a str>, Vec<usize>)
     (rows, prefixes)
 }
 
+/// Worth parsing as code: mostly code-like lines, or a fair share of them
+/// plus telltale lines of some language. Real source scores 0.6-1.0 and
+/// has telltales; logs that mention code reach 0.3 without any (and
+/// tree-sitter's error recovery on them can take seconds).
+pub(crate) fn plausible(rows: &[&str]) -> bool {
+    let score = code_score(rows);
+    score >= 0.6 || (score >= 0.3 && guess_lang(rows).is_some())
+}
+
 /// Fraction of non-blank rows that look like code.
 pub(crate) fn code_score(rows: &[&str]) -> f32 {
     let mut nonblank = 0usize;
@@ -246,7 +255,14 @@ pub(crate) fn guess_lang(rows: &[&str]) -> Option<Lang> {
         .iter()
         .enumerate()
         .max_by_key(|(i, n)| (**n, usize::MAX - i))?;
-    if *n < 3 {
+    // Telltale lines must be a real share of the text, not a few stray
+    // lines of a log that mention `self.` or `: string`.
+    let nonblank = rows
+        .iter()
+        .take(2000)
+        .filter(|r| !r.trim().is_empty())
+        .count();
+    if *n < 3 || *n * 100 < nonblank * 4 {
         return None;
     }
     Some(

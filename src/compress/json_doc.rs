@@ -1,10 +1,12 @@
 //! A small borrowed JSON tree for the JSON compressor: strict parser and
-//! compact writer.
+//! one-line writer (no whitespace except one space after each key's colon,
+//! `"key": value`, so facts like `"name": "nginx"` read as in pretty-printed
+//! output).
 //!
 //! Used only by `json`, `json_table` and `json_select`. The tree keeps what a
 //! generic `serde_json::Value` would lose: object key order and duplicate
 //! keys, the exact text of numbers, and strings in their original escaped
-//! form, so re-writing a value reproduces its bytes (minus whitespace) and
+//! form, so re-writing a value reproduces its bytes (modulo whitespace) and
 //! costs no re-escaping. Invariants: the parser accepts only RFC 8259 JSON
 //! (so everything it copies through is valid JSON), refuses nesting deeper
 //! than [`MAX_DEPTH`] instead of overflowing the stack, and never panics.
@@ -32,7 +34,7 @@ pub enum Val<'a> {
 }
 
 /// Table form of an array of objects:
-/// `{"columns":[...],"common":{...},"rows":[[...],...]}` plus optional
+/// `{"columns": [...],"common": {...},"rows": [[...],...]}` plus optional
 /// trailing members (e.g. an `"_omitted_fields"` marker). A row is an array
 /// with one value per column, optionally followed by one object holding
 /// that item's keys that are not columns; a row may also be a marker
@@ -382,7 +384,8 @@ pub fn parse(text: &str) -> Option<Val<'_>> {
     }
 }
 
-/// Append the compact form of `v` to `out`.
+/// Append the one-line form of `v` to `out` (`"key": value`, no other
+/// whitespace).
 pub fn write(v: &Val<'_>, out: &mut String) {
     write_at(v, out, false);
 }
@@ -404,7 +407,7 @@ pub fn write_at(v: &Val<'_>, out: &mut String, lines: bool) {
         Val::Arr(items) => write_items(items, out, lines && items.iter().any(|i| !i.is_scalar())),
         Val::Obj(members) => write_members(members, out, lines),
         Val::Table(t) => {
-            out.push_str("{\"columns\":[");
+            out.push_str("{\"columns\": [");
             for (i, c) in t.columns.iter().enumerate() {
                 if i > 0 {
                     out.push(',');
@@ -415,15 +418,15 @@ pub fn write_at(v: &Val<'_>, out: &mut String, lines: bool) {
             }
             out.push(']');
             if !t.common.is_empty() {
-                out.push_str(",\"common\":");
+                out.push_str(",\"common\": ");
                 write_members(&t.common, out, false);
             }
-            out.push_str(",\"rows\":");
+            out.push_str(",\"rows\": ");
             write_items(&t.rows, out, lines);
             for (k, v) in &t.extra {
                 out.push_str(",\"");
                 out.push_str(k);
-                out.push_str("\":");
+                out.push_str("\": ");
                 write_at(v, out, false);
             }
             out.push('}');
@@ -441,7 +444,7 @@ fn write_members(members: &[(Cow<'_, str>, Val<'_>)], out: &mut String, lines: b
         }
         out.push('"');
         out.push_str(k);
-        out.push_str("\":");
+        out.push_str("\": ");
         let list = match v {
             Val::Table(_) => true,
             Val::Arr(items) => items.len() >= 2 && items.iter().any(|i| !i.is_scalar()),
@@ -469,14 +472,16 @@ fn write_items(items: &[Val<'_>], out: &mut String, lines: bool) {
     out.push(']');
 }
 
-/// Compact text of `v` (convenience for matching and size estimates).
+/// One-line text of `v`, as [`write`] emits it (convenience for matching
+/// and size estimates).
 pub fn to_string(v: &Val<'_>) -> String {
     let mut s = String::new();
     write(v, &mut s);
     s
 }
 
-/// Compact size of `v` in bytes, without building the text.
+/// Size in bytes of the one-line text of `v` (what [`write`] emits), without
+/// building the text; exact for everything but tables.
 pub fn size(v: &Val<'_>) -> usize {
     match v {
         Val::Null => 4,
@@ -487,18 +492,18 @@ pub fn size(v: &Val<'_>) -> usize {
         // Each element plus its comma; the last one has none.
         Val::Arr(items) => (2 + items.iter().map(|i| size(i) + 1).sum::<usize>())
             .saturating_sub(usize::from(!items.is_empty())),
-        Val::Obj(m) => (2 + m.iter().map(|(k, v)| k.len() + 4 + size(v)).sum::<usize>())
+        Val::Obj(m) => (2 + m.iter().map(|(k, v)| k.len() + 5 + size(v)).sum::<usize>())
             .saturating_sub(usize::from(!m.is_empty())),
         Val::Table(t) => {
-            24 + t.columns.iter().map(|c| c.len() + 3).sum::<usize>()
+            26 + t.columns.iter().map(|c| c.len() + 3).sum::<usize>()
                 + t.rows.iter().map(|r| size(r) + 1).sum::<usize>()
                 + t.common
                     .iter()
-                    .map(|(k, v)| k.len() + 4 + size(v))
+                    .map(|(k, v)| k.len() + 5 + size(v))
                     .sum::<usize>()
                 + t.extra
                     .iter()
-                    .map(|(k, v)| k.len() + 4 + size(v))
+                    .map(|(k, v)| k.len() + 5 + size(v))
                     .sum::<usize>()
         }
     }
@@ -542,7 +547,7 @@ mod tests {
         let out = to_string(&v);
         assert_eq!(
             out,
-            r#"{"a":[1,-2.50e+3,true,false,null,"x\"y\u00e9\n"],"a":{},"b":[]}"#
+            r#"{"a": [1,-2.50e+3,true,false,null,"x\"y\u00e9\n"],"a": {},"b": []}"#
         );
         assert_eq!(size(&v), out.len());
         assert!(serde_json::from_str::<serde_json::Value>(&out).is_ok());

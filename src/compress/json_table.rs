@@ -1,7 +1,7 @@
 //! Lossless table form for arrays of objects, used by the JSON compressor.
 //!
 //! `[{"id":1,"user":{"login":"a"}},{"id":2,"user":{"login":"b"},"x":0}]`
-//! becomes `{"columns":["id","user.login"],"rows":[[1,"a"],[2,"b",{"x":0}]]}`:
+//! becomes `{"columns": ["id","user.login"],"rows": [[1,"a"],[2,"b",{"x": 0}]]}`:
 //! columns are the keys every item has (in the first item's order), nested
 //! objects present in every item are flattened into dotted columns, and a
 //! row carries one trailing object with the item's remaining keys (dotted
@@ -220,6 +220,23 @@ fn fill<'a>(
 
 /// Table for `items` when they are objects (marker strings allowed), at
 /// least two of them, with no duplicate keys; `None` otherwise.
+/// True when `v` contains, at any depth, an array with an object or array in it.
+fn holds_object_list(v: &Val<'_>) -> bool {
+    let mut stack = vec![v];
+    while let Some(v) = stack.pop() {
+        match v {
+            Val::Arr(items) => {
+                if items.iter().any(|i| matches!(i, Val::Obj(_) | Val::Arr(_))) {
+                    return true;
+                }
+            }
+            Val::Obj(members) => stack.extend(members.iter().map(|(_, m)| m)),
+            _ => {}
+        }
+    }
+    false
+}
+
 pub fn to_table<'a>(items: &[Val<'a>]) -> Option<Table<'a>> {
     let mut objs: Vec<Members<'_, 'a>> = Vec::with_capacity(items.len());
     let mut strings = 0;
@@ -232,6 +249,15 @@ pub fn to_table<'a>(items: &[Val<'a>]) -> Option<Table<'a>> {
     }
     // Marker strings sit between kept rows, so at most one per object.
     if objs.len() < 2 || strings > objs.len() {
+        return None;
+    }
+    // Items holding lists of objects (Kubernetes pods, nested API
+    // resources) make rows a reader cannot follow and cut keys off their
+    // values; they stay objects.
+    if objs
+        .iter()
+        .any(|m| m.iter().any(|(_, v)| holds_object_list(v)))
+    {
         return None;
     }
     // Dotted names would be ambiguous if a real key already has a dot.
@@ -332,21 +358,21 @@ mod tests {
         let out = tab(src);
         assert_eq!(
             out,
-            r#"{"columns":["id","title","user.login","user.id"],"rows":[[1,"first issue","alice",7],[2,"second issue","bob",8,{"locked":true}],[3,"third issue","carol",9,{"user.admin":false}]]}"#
+            r#"{"columns": ["id","title","user.login","user.id"],"rows": [[1,"first issue","alice",7],[2,"second issue","bob",8,{"locked": true}],[3,"third issue","carol",9,{"user.admin": false}]]}"#
         );
         assert!(serde_json::from_str::<serde_json::Value>(&out).is_ok());
     }
 
     #[test]
     fn leaves_small_or_irregular_arrays_alone() {
-        assert_eq!(tab(r#"[{"a":1}]"#), r#"[{"a":1}]"#);
-        assert_eq!(tab(r#"[{"a":1},2]"#), r#"[{"a":1},2]"#);
+        assert_eq!(tab(r#"[{"a":1}]"#), r#"[{"a": 1}]"#);
+        assert_eq!(tab(r#"[{"a":1},2]"#), r#"[{"a": 1},2]"#);
         assert_eq!(
             tab(r#"[{"a":1,"a":2},{"a":3}]"#),
-            r#"[{"a":1,"a":2},{"a":3}]"#
+            r#"[{"a": 1,"a": 2},{"a": 3}]"#
         );
         // No common key: nothing to gain.
-        assert_eq!(tab(r#"[{"a":1},{"b":2}]"#), r#"[{"a":1},{"b":2}]"#);
+        assert_eq!(tab(r#"[{"a":1},{"b":2}]"#), r#"[{"a": 1},{"b": 2}]"#);
     }
 
     #[test]
@@ -354,7 +380,7 @@ mod tests {
         let src = r#"{"errors":[{"resource":"Label","code":"invalid","field":"color"},
                                 {"resource":"Label","code":"missing","field":"name"},
                                 {"resource":"Label","code":"invalid","field":"description"}]}"#;
-        assert!(tab(src).contains(r#""code":"invalid""#));
+        assert!(tab(src).contains(r#""code": "invalid""#));
     }
 
     #[test]
