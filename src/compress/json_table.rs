@@ -225,10 +225,8 @@ fn holds_object_list(v: &Val<'_>) -> bool {
     let mut stack = vec![v];
     while let Some(v) = stack.pop() {
         match v {
-            Val::Arr(items) => {
-                if items.iter().any(|i| matches!(i, Val::Obj(_) | Val::Arr(_))) {
-                    return true;
-                }
+            Val::Arr(items) if items.iter().any(|i| matches!(i, Val::Obj(_) | Val::Arr(_))) => {
+                return true
             }
             Val::Obj(members) => stack.extend(members.iter().map(|(_, m)| m)),
             _ => {}
