@@ -170,6 +170,15 @@ pub const MAX_BLOCK_BYTES: usize = 16 * 1024 * 1024;
 /// Route, compress and gate one block. Never panics on any input (callers
 /// still wrap it in `catch_unwind` as a second line of defence).
 pub fn compress_block(input: &Input<'_>, opts: &Options) -> BlockResult {
+    if input.text.len() > MAX_BLOCK_BYTES {
+        // Fail open, bounded: not even counted (BPE on 50 MB takes seconds).
+        return BlockResult {
+            kind: Kind::Other,
+            tokens_before: 0,
+            tokens_after: 0,
+            output: None,
+        };
+    }
     let kind = router::detect(input);
     let tokens_before = tokens::count(input.text);
     let unchanged = BlockResult {
@@ -178,7 +187,7 @@ pub fn compress_block(input: &Input<'_>, opts: &Options) -> BlockResult {
         tokens_after: tokens_before,
         output: None,
     };
-    if input.text.len() < MIN_BLOCK_BYTES || input.text.len() > MAX_BLOCK_BYTES {
+    if input.text.len() < MIN_BLOCK_BYTES {
         return unchanged;
     }
     let produced = match kind {
