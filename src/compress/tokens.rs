@@ -5,8 +5,8 @@
 //! models; Anthropic and Google do not publish their tokenizers, and o200k
 //! is the closest public BPE for Claude and Gemini text (within a few
 //! percent on code and logs), which is all the never-worse gate and the
-//! savings statistics need. The ranks are compiled into the binary by
-//! tiktoken-rs; nothing is downloaded.
+//! savings statistics need. The ranks (OpenAI's `o200k_base.tiktoken`)
+//! are compiled into the binary; nothing is downloaded.
 //!
 //! Invariant: `count(t) == o200k_base().count_ordinary(t)` for every `t`
 //! (tested against tiktoken-rs on tricky strings, random strings, every
@@ -17,9 +17,10 @@
 //! BPE merge a port of tiktoken's ([`super::tokens_bpe`], same tie-breaking),
 //! and a per-thread cache maps repeated
 //! pieces to their count, so most pieces cost one probe (the cache is
-//! bounded: ~1.5 MiB per thread that counts). Loading the ranks takes
-//! ~150 ms (tiktoken-rs builds its CoreBPE, which we read and drop), so the
-//! daemon calls [`warm_up`] on a background thread at start.
+//! bounded: ~1.5 MiB per thread that counts). Loading the ranks takes a few
+//! tens of milliseconds, so the daemon calls [`warm_up`] on a background
+//! thread at start. tiktoken-rs is only a dev-dependency: the reference the
+//! tests compare with.
 
 use std::cell::RefCell;
 use std::collections::HashMap;

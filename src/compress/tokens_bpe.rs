@@ -1,6 +1,6 @@
-//! The o200k_base BPE for [`super::tokens`]: the rank table (rebuilt from
-//! tiktoken-rs at load) and a port of tiktoken's merge loops, counting
-//! tokens instead of returning them.
+//! The o200k_base BPE for [`super::tokens`]: the rank table (parsed from
+//! the embedded `o200k_base.tiktoken` at load) and a port of tiktoken's
+//! merge loops, counting tokens instead of returning them.
 //!
 //! Invariant: [`piece_tokens`] equals the number of tokens tiktoken's
 //! `encode_ordinary` emits for one pre-tokenised piece: one if the piece is
@@ -9,6 +9,41 @@
 
 /// A token id of o200k_base.
 pub(super) type Rank = u32;
+
+/// OpenAI's o200k_base ranks (see `data/TOKENIZER-NOTICE.md`).
+const O200K_BASE: &str = include_str!("../../data/o200k_base.tiktoken");
+
+/// Decode standard base64 (with `=` padding) into `out`; `None` on bad input.
+fn base64_decode(s: &str, out: &mut Vec<u8>) -> Option<()> {
+    fn val(c: u8) -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32)
+    }
+    out.clear();
+    let bytes = s.trim_end_matches('=').as_bytes();
+    for chunk in bytes.chunks(4) {
+        let mut acc = 0u32;
+        for (i, c) in chunk.iter().enumerate() {
+            acc |= val(*c)? << (18 - 6 * i as u32);
+        }
+        let n = match chunk.len() {
+            4 => 3,
+            3 => 2,
+            2 => 1,
+            _ => return None,
+        };
+        for i in 0..n {
+            out.push((acc >> (16 - 8 * i)) as u8);
+        }
+    }
+    Some(())
+}
 
 /// Byte string → rank of every ordinary o200k_base token (specials are
 /// excluded: `count_ordinary` treats them as text). Open addressing over one
@@ -43,31 +78,24 @@ struct Entry {
 const RANK_BITS: u32 = 19;
 
 impl RankTable {
-    /// Rebuild tiktoken's encoder (its field is crate-private) by decoding
-    /// every rank; the CoreBPE is dropped afterwards so its 128 regex copies
-    /// do not stay in memory.
+    /// Build the table from the embedded `o200k_base.tiktoken` (one
+    /// `base64 rank` line per ordinary token; specials are not in it).
+    /// Parsing it directly, instead of building tiktoken's own encoder and
+    /// copying from it, keeps start-up short and leaves no freed heap behind.
     pub(super) fn load() -> RankTable {
-        let bpe = tiktoken_rs::o200k_base().expect("the embedded o200k_base asset parses");
-        let special: Vec<Rank> = bpe
-            .special_tokens()
-            .into_iter()
-            .flat_map(|s| bpe.encode_with_special_tokens(s))
-            .collect();
         let mut table = RankTable {
             bytes: Vec::with_capacity(2 << 20),
             slots: vec![Entry::default(); 1 << RANK_BITS],
             pairs: vec![Rank::MAX; 1 << 16],
             filter: vec![0; 1 << (FILTER_BITS - 6)],
         };
-        // o200k_base has 199,998 ordinary ranks (0..=199_997) and specials
-        // above; the margin costs nothing and assumes nothing about the end.
-        for rank in 0..201_000 {
-            if special.contains(&rank) {
+        let mut token = Vec::with_capacity(256);
+        for line in O200K_BASE.lines() {
+            let Some((b64, rank)) = line.split_once(' ') else { continue };
+            let (Some(()), Ok(rank)) = (base64_decode(b64, &mut token), rank.parse::<Rank>()) else {
                 continue;
-            }
-            if let Ok(bytes) = bpe.decode_bytes(&[rank]) {
-                table.insert(&bytes, rank);
-            }
+            };
+            table.insert(&token, rank);
         }
         table
     }
