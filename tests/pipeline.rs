@@ -26,6 +26,7 @@ fn job(format: ApiFormat, body: &str, settings: &Settings) -> Job {
         settings: settings.clone(),
         cancel: Arc::new(AtomicBool::new(false)),
         deadline: Instant::now() + Duration::from_secs(30),
+        count_forward: false,
     }
 }
 
@@ -364,6 +365,7 @@ fn garbage_and_huge_inputs_fail_open() {
         settings: Settings::default(),
         cancel: Arc::new(AtomicBool::new(false)),
         deadline: Instant::now() + Duration::from_secs(5),
+        count_forward: false,
     };
     assert!(p.run(&j).body.is_none());
 }

@@ -132,6 +132,7 @@ fn deep_nesting_invalid_utf8_and_huge_inputs_fail_open() {
         settings: Settings::default(),
         cancel: Arc::new(AtomicBool::new(false)),
         deadline: Instant::now() + Duration::from_secs(60),
+        count_forward: false,
     };
     let mut invalid = br#"{"messages":[{"role":"user","content":[{"type":"tool_result","tool_use_id":"t","content":""#.to_vec();
     invalid.extend_from_slice(&[0xff, 0xfe, 0x80, 0x80]);

@@ -5,9 +5,13 @@
 //! reservation is atomic however many requests race for the last dollar.
 //! Logic lives in `budget::Ledger`.
 
-use actix::{Actor, Context, Handler};
+use std::time::Duration;
 
-use super::messages::{GetBudget, ReleaseReservation, Reserve, ResetBudget, SetBudget, Settle};
+use actix::{Actor, AsyncContext, Context, Handler};
+
+use super::messages::{
+    Charge, GetBudget, ReleaseReservation, Reserve, ResetBudget, SetBudget, Settle,
+};
 use crate::budget::{Denied, Ledger, ReservationId};
 
 #[derive(Default)]
@@ -28,6 +32,20 @@ impl Actor for BudgetActor {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         ctx.set_mailbox_capacity(65_536);
+        // Durable within 100 ms, without a disk sync on the request path.
+        ctx.run_interval(Duration::from_millis(100), |this, _| this.ledger.flush());
+    }
+
+    fn stopped(&mut self, _: &mut Self::Context) {
+        self.ledger.flush();
+    }
+}
+
+impl Handler<Charge> for BudgetActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Charge, _: &mut Self::Context) {
+        self.ledger.charge(&msg.model, msg.cost_usd);
     }
 }
 

@@ -74,6 +74,15 @@ pub struct Settle {
     pub cost_usd: f64,
 }
 
+/// Record spend that had no reservation (no cap was set when the request
+/// was admitted, so nothing was reserved).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Charge {
+    pub model: String,
+    pub cost_usd: f64,
+}
+
 /// Give a reservation back (the request failed before costing anything).
 #[derive(Message)]
 #[rtype(result = "()")]

@@ -267,6 +267,8 @@ pub struct Ledger {
     next: u64,
     clock: Arc<dyn Clock>,
     store: Box<dyn LedgerStore>,
+    /// Saved but not flushed yet.
+    dirty: bool,
 }
 
 impl Default for Ledger {
@@ -302,6 +304,7 @@ impl Ledger {
             next: 0,
             clock,
             store,
+            dirty: false,
         }
     }
 
@@ -372,9 +375,21 @@ impl Ledger {
         Some(r)
     }
 
-    fn persist(&self) {
+    fn persist(&mut self) {
         if let Err(error) = self.store.save(&self.windows) {
             tracing::warn!(%error, "could not save the budget ledger");
+        }
+        self.dirty = true;
+    }
+
+    /// Make saved spend durable if anything changed since the last flush
+    /// (the budget actor calls this on a short timer and at shutdown).
+    pub fn flush(&mut self) {
+        if std::mem::take(&mut self.dirty) {
+            if let Err(error) = self.store.flush() {
+                tracing::warn!(%error, "could not flush the budget ledger");
+                self.dirty = true;
+            }
         }
     }
 

@@ -1,10 +1,12 @@
 //! Where the ledger keeps what was settled: a sled tree (`budget`) under
 //! the state dir, or nothing at all with `--stateless`.
 //!
-//! Called by [`super::ledger::Ledger`] on every settlement; the sled store
-//! flushes before returning, so a `kill -9` right after a response loses
-//! nothing that was settled. One key holds the three windows as JSON (a
-//! few hundred bytes to a few KB with the per-model breakdown).
+//! Called by [`super::ledger::Ledger`] on every settlement (an in-memory
+//! sled insert); the budget actor calls [`LedgerStore::flush`] every
+//! 100 ms when something changed and at shutdown, so a `kill -9` loses at
+//! most the last 100 ms of settled spend while no request waits on a disk
+//! sync. One key holds the three windows as JSON (a few hundred bytes to a
+//! few KB with the per-model breakdown).
 
 use super::ledger::Windows;
 
@@ -21,8 +23,12 @@ pub enum StoreError {
 pub trait LedgerStore: Send {
     /// The windows last saved, if any (an unreadable record counts as none).
     fn load(&self) -> Option<Windows>;
-    /// Save `windows` durably before returning.
+    /// Record `windows` (durable after the next [`flush`](Self::flush)).
     fn save(&self, windows: &Windows) -> Result<(), StoreError>;
+    /// Make what was saved durable.
+    fn flush(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 /// `--stateless`: nothing is kept; a restart starts from zero.
@@ -69,6 +75,10 @@ impl LedgerStore for SledLedgerStore {
     fn save(&self, windows: &Windows) -> Result<(), StoreError> {
         let bytes = serde_json::to_vec(windows)?;
         self.tree.insert(KEY, bytes)?;
+        Ok(())
+    }
+
+    fn flush(&self) -> Result<(), StoreError> {
         self.tree.flush()?;
         Ok(())
     }

@@ -9,7 +9,7 @@
 //! run's sign (`+[37 of 52 lines omitted]`); dropped context is shown as
 //! ` …` where it separates two kept lines of one hunk.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 
 use super::code::{self, Lang};
@@ -107,9 +107,21 @@ pub(crate) fn patch<'t>(lines: &[&str], terms: &'t [String], input_len: usize) -
     last.unwrap_or_else(|| Writer::new(terms, 0))
 }
 
+/// Outline text of an added run and the non-blank lines it left out.
+type Outlined = (String, usize);
+
 /// Outlines of added runs, by (index of the run's first line, folding
 /// threshold): parsing is the expensive part, and ladder levels share it.
-type OutlineCache = RefCell<BTreeMap<(usize, usize), Option<(String, usize)>>>;
+#[derive(Default)]
+struct OutlineCache {
+    outlines: RefCell<BTreeMap<(usize, usize), Option<Outlined>>>,
+    /// Bytes handed to the parser so far (see [`OUTLINE_BUDGET_BYTES`]).
+    parsed: Cell<usize>,
+}
+
+/// At most this much added code per patch is parsed for outlines (about
+/// 10-20 ms of tree-sitter); later runs get the head/tail cut.
+const OUTLINE_BUDGET_BYTES: usize = 256 * 1024;
 
 /// Walks structured diff / commit output line by line.
 struct Patch<'a, 'w, 't> {
@@ -291,12 +303,11 @@ impl<'a, 'w, 't> Patch<'a, 'w, 't> {
     /// keep head, tail and definition-like lines; long comment blocks their
     /// first line), unchanged lines stay next to a change, and anything
     /// matching the query stays.
-    #[allow(clippy::type_complexity)]
-    fn plan(&self, body: &[&str], base: usize) -> (Vec<Fate>, Vec<Group>, Vec<(String, usize)>) {
+    fn plan(&self, body: &[&str], base: usize) -> (Vec<Fate>, Vec<Group>, Vec<Outlined>) {
         let lv = self.level;
         let mut fates = vec![Fate::Context; body.len()];
         let mut groups: Vec<Group> = Vec::new();
-        let mut outlines: Vec<(String, usize)> = Vec::new();
+        let mut outlines: Vec<Outlined> = Vec::new();
         let mut i = 0;
         while i < body.len() {
             let sign = sign_of(body[i]);
@@ -316,10 +327,18 @@ impl<'a, 'w, 't> Patch<'a, 'w, 't> {
             {
                 let outline = self
                     .cache
+                    .outlines
                     .borrow_mut()
                     .entry((base + i, lv.outline_body))
                     .or_insert_with(|| {
-                        code::outline_added(lang, &body[i..j], self.w.terms, lv.outline_body)
+                        let run = &body[i..j];
+                        let bytes: usize = run.iter().map(|l| l.len() + 1).sum();
+                        let used = self.cache.parsed.get() + bytes;
+                        if used > OUTLINE_BUDGET_BYTES {
+                            return None;
+                        }
+                        self.cache.parsed.set(used);
+                        code::outline_added(lang, run, self.w.terms, lv.outline_body)
                     })
                     .clone();
                 if let Some(outline) = outline {

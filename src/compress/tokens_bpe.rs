@@ -91,8 +91,11 @@ impl RankTable {
         };
         let mut token = Vec::with_capacity(256);
         for line in O200K_BASE.lines() {
-            let Some((b64, rank)) = line.split_once(' ') else { continue };
-            let (Some(()), Ok(rank)) = (base64_decode(b64, &mut token), rank.parse::<Rank>()) else {
+            let Some((b64, rank)) = line.split_once(' ') else {
+                continue;
+            };
+            let (Some(()), Ok(rank)) = (base64_decode(b64, &mut token), rank.parse::<Rank>())
+            else {
                 continue;
             };
             table.insert(&token, rank);

@@ -103,11 +103,18 @@ fn budget_checked(method: &Method, path: &str) -> bool {
         && !path.starts_with("/v1/files")
 }
 
-/// Input tokens of the forwarded body (exact BPE up to 2 MB, a
-/// conservative bound above, where counting would cost too much time).
+/// Whether requests on this route are reserved against a cap.
+fn budget_checked_route(route: Route) -> bool {
+    route.format.is_some()
+}
+
+/// Input tokens of a forwarded body the compression pool did not count:
+/// exact BPE for bodies up to 64 KiB (microseconds), above that a
+/// rough estimate (a third of the bytes), to keep BPE off the HTTP
+/// worker thread; settlement corrects it with the provider's usage.
 fn input_tokens(body: &[u8]) -> u64 {
-    if body.len() > 2 * 1024 * 1024 {
-        return body.len() as u64 / 2;
+    if body.len() > 64 * 1024 {
+        return body.len() as u64 / 3;
     }
     match std::str::from_utf8(body) {
         Ok(s) => crate::compress::tokens::count(s) as u64,
@@ -251,7 +258,7 @@ pub async fn proxy(
         .headers()
         .get("content-encoding")
         .is_some_and(|v| !v.as_bytes().eq_ignore_ascii_case(b"identity"));
-    let (mut forward, meta, retrieve) = prepare_body(
+    let (mut forward, meta, retrieve, counted) = prepare_body(
         &services,
         &config,
         route,
@@ -288,7 +295,7 @@ pub async fn proxy(
     }
     let checked = budget_checked(req.method(), &path);
     if checked || config.rate_limit {
-        let tokens_in = input_tokens(&forward);
+        let tokens_in = counted.unwrap_or_else(|| input_tokens(&forward));
         let max_out = budget::max_output_tokens(&body);
         accounting.estimate_tokens = tokens_in + budget::output_estimate(max_out);
         if checked {
@@ -628,9 +635,9 @@ async fn prepare_body(
     body: Bytes,
     record: &mut RequestRecord,
     stats: &mut RequestStats,
-) -> (Bytes, RequestMeta, bool) {
+) -> (Bytes, RequestMeta, bool, Option<u64>) {
     let Some(format) = route.format else {
-        return (body.clone(), RequestMeta::parse_any(&body), false);
+        return (body.clone(), RequestMeta::parse_any(&body), false, None);
     };
     let compressible = config.optimize && body.len() >= MIN_COMPRESS_BYTES && !encoded;
     if !compressible {
@@ -643,7 +650,7 @@ async fn prepare_body(
             _ => None,
         };
         let meta = RequestMeta::parse(format, &body);
-        return (prepared.unwrap_or(body), meta, false);
+        return (prepared.unwrap_or(body), meta, false, None);
     }
     let cancel = Arc::new(AtomicBool::new(false));
     let _guard = CancelOnDrop(cancel.clone());
@@ -653,6 +660,8 @@ async fn prepare_body(
         settings: settings(config),
         cancel: cancel.clone(),
         deadline: Instant::now() + config.compression_deadline(),
+        count_forward: config.rate_limit
+            || (config.budget.is_some() && budget_checked_route(route)),
     };
     let sent = tokio::time::timeout(
         config.compression_deadline(),
@@ -691,7 +700,12 @@ async fn prepare_body(
         }
         None => body,
     };
-    (forward, outcome.meta, outcome.retrieve)
+    (
+        forward,
+        outcome.meta,
+        outcome.retrieve,
+        outcome.forward_tokens,
+    )
 }
 
 fn fail_open(body: &Bytes, format: crate::provider::ApiFormat, reason: String) -> Outcome {

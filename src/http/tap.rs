@@ -22,7 +22,7 @@ use tokio::time::Sleep;
 
 use super::Permit;
 use crate::actors::messages::{
-    NoteDropped, RateCorrect, Record, RecordStats, ReleaseReservation, Settle,
+    Charge, NoteDropped, RateCorrect, Record, RecordStats, ReleaseReservation, Settle,
 };
 use crate::budget::include_usage::UsageChunkFilter;
 use crate::budget::prices::{self, Cost};
@@ -149,15 +149,17 @@ impl Settlement {
             }
             _ => Cost::default(),
         };
-        if let Some(id) = a.reservation.take() {
-            if cost.usd > 0.0 {
-                self.services.budget.do_send(Settle {
-                    id,
-                    cost_usd: cost.usd,
-                });
-            } else {
-                self.services.budget.do_send(ReleaseReservation { id });
-            }
+        match a.reservation.take() {
+            Some(id) if cost.usd > 0.0 => self.services.budget.do_send(Settle {
+                id,
+                cost_usd: cost.usd,
+            }),
+            Some(id) => self.services.budget.do_send(ReleaseReservation { id }),
+            None if cost.usd > 0.0 => self.services.budget.do_send(Charge {
+                model: a.model.clone(),
+                cost_usd: cost.usd,
+            }),
+            None => {}
         }
         if let Some(grant) = a.grant.take() {
             let actual = reported.map_or(if cost.usd > 0.0 { a.estimate_tokens } else { 0 }, |u| {

@@ -89,6 +89,9 @@ pub struct Job {
     /// After this instant no new block is compressed (known blocks are
     /// still replayed, new ones forwarded and remembered as original).
     pub deadline: Instant,
+    /// Count the tokens of the body to forward (budget and rate limits need
+    /// them; counting here keeps BPE off the HTTP worker threads).
+    pub count_forward: bool,
 }
 
 impl Job {
@@ -112,6 +115,8 @@ pub struct Outcome {
     pub replayed: u32,
     /// `headroom_retrieve` was added: the response must be resolved.
     pub retrieve: bool,
+    /// o200k tokens of the body to forward, when the job asked for them.
+    pub forward_tokens: Option<u64>,
     /// Why compression gave up, if it did (the original is forwarded).
     pub error: Option<String>,
 }
@@ -434,6 +439,10 @@ impl Pipeline {
             }
         }
         outcome.hashes = hashes;
+        if job.count_forward {
+            let text = out.as_deref().unwrap_or(body);
+            outcome.forward_tokens = Some(compress::tokens::count(text) as u64);
+        }
         outcome.body = out.map(Bytes::from);
         outcome
     }
