@@ -1,8 +1,14 @@
 //! Admission of proxy requests: the inbound token and the concurrency cap.
 //!
-//! Plain logic owned by `actors::ingress::IngressActor`; the actor answers
-//! `Admit` and counts `Release`s, so the count is exact across all HTTP
-//! worker threads.
+//! A lock-free gate shared by every HTTP worker thread: the count of
+//! requests in flight is one atomic, incremented only below the cap (a
+//! compare-and-swap loop), so the cap is exact across threads without a
+//! message round trip per request. A [`Permit`] gives the slot back when it
+//! is dropped — at the end of the response stream, including streams cut
+//! by the client. `IngressActor` reads the counters for status.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use crate::config::Config;
 
@@ -17,48 +23,69 @@ pub enum Refusal {
 
 /// In-flight accounting.
 #[derive(Debug, Default)]
-pub struct Admission {
-    in_flight: usize,
-    admitted: u64,
-    refused: u64,
+pub struct Gate {
+    in_flight: AtomicUsize,
+    admitted: AtomicU64,
+    refused: AtomicU64,
 }
 
-impl Admission {
+/// An admission slot; dropping it ends the request's admission.
+#[derive(Debug)]
+pub struct Permit(Option<Arc<Gate>>);
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        if let Some(gate) = self.0.take() {
+            gate.in_flight.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+}
+
+impl Gate {
     /// Decide on one request. `token` is the `x-headroom-token` header (or
     /// a `Bearer` proxy-authorization) the client sent, if any.
-    pub fn admit(&mut self, config: &Config, token: Option<&str>) -> Result<(), Refusal> {
+    pub fn admit(
+        self: &Arc<Gate>,
+        config: &Config,
+        token: Option<&str>,
+    ) -> Result<Permit, Refusal> {
         if let Some(expected) = config.proxy_token.as_deref() {
             if !token.is_some_and(|t| constant_time_eq(t.as_bytes(), expected.as_bytes())) {
-                self.refused += 1;
+                self.refused.fetch_add(1, Ordering::Relaxed);
                 return Err(Refusal::Unauthorized);
             }
         }
-        if self.in_flight >= config.limit_concurrency {
-            self.refused += 1;
-            return Err(Refusal::Overloaded {
-                limit: config.limit_concurrency,
-            });
+        let limit = config.limit_concurrency;
+        let mut current = self.in_flight.load(Ordering::Acquire);
+        loop {
+            if current >= limit {
+                self.refused.fetch_add(1, Ordering::Relaxed);
+                return Err(Refusal::Overloaded { limit });
+            }
+            match self.in_flight.compare_exchange_weak(
+                current,
+                current + 1,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => break,
+                Err(seen) => current = seen,
+            }
         }
-        self.in_flight += 1;
-        self.admitted += 1;
-        Ok(())
-    }
-
-    /// A request admitted earlier finished (its response ended or was dropped).
-    pub fn release(&mut self) {
-        self.in_flight = self.in_flight.saturating_sub(1);
+        self.admitted.fetch_add(1, Ordering::Relaxed);
+        Ok(Permit(Some(self.clone())))
     }
 
     pub fn in_flight(&self) -> usize {
-        self.in_flight
+        self.in_flight.load(Ordering::Acquire)
     }
 
     pub fn admitted(&self) -> u64 {
-        self.admitted
+        self.admitted.load(Ordering::Relaxed)
     }
 
     pub fn refused(&self) -> u64 {
-        self.refused
+        self.refused.load(Ordering::Relaxed)
     }
 }
 
@@ -98,22 +125,39 @@ mod tests {
     #[test]
     fn token_is_required_when_set() {
         let c = config(&[], Some("tok"));
-        let mut a = Admission::default();
-        assert_eq!(a.admit(&c, None), Err(Refusal::Unauthorized));
-        assert_eq!(a.admit(&c, Some("tok2")), Err(Refusal::Unauthorized));
-        assert_eq!(a.admit(&c, Some("tok")), Ok(()));
-        assert_eq!(a.in_flight(), 1);
+        let g = Arc::new(Gate::default());
+        assert_eq!(g.admit(&c, None).unwrap_err(), Refusal::Unauthorized);
+        assert_eq!(
+            g.admit(&c, Some("tok2")).unwrap_err(),
+            Refusal::Unauthorized
+        );
+        let p = g.admit(&c, Some("tok")).unwrap();
+        assert_eq!(g.in_flight(), 1);
+        drop(p);
+        assert_eq!(g.in_flight(), 0);
     }
 
     #[test]
-    fn concurrency_cap_and_release() {
-        let c = config(&["--limit-concurrency", "2"], None);
-        let mut a = Admission::default();
-        assert!(a.admit(&c, None).is_ok());
-        assert!(a.admit(&c, None).is_ok());
-        assert_eq!(a.admit(&c, None), Err(Refusal::Overloaded { limit: 2 }));
-        a.release();
-        assert!(a.admit(&c, None).is_ok());
-        assert_eq!((a.admitted(), a.refused()), (3, 1));
+    fn concurrency_cap_is_exact_across_threads() {
+        let c = Arc::new(config(&["--limit-concurrency", "7"], None));
+        let g = Arc::new(Gate::default());
+        let held: Vec<_> = (0..8)
+            .map(|_| {
+                let (g, c) = (g.clone(), c.clone());
+                std::thread::spawn(move || {
+                    (0..50)
+                        .filter_map(|_| g.admit(&c, None).ok())
+                        .collect::<Vec<_>>()
+                })
+            })
+            .flat_map(|t| t.join().unwrap())
+            .collect();
+        assert_eq!(held.len(), 7, "exactly the cap is admitted");
+        assert_eq!(g.in_flight(), 7);
+        assert_eq!(g.admitted(), 7);
+        assert_eq!(g.refused(), 8 * 50 - 7);
+        drop(held);
+        assert_eq!(g.in_flight(), 0);
+        assert!(g.admit(&c, None).is_ok());
     }
 }

@@ -48,6 +48,8 @@ pub struct Services {
     pub config: Arc<ArcSwap<Config>>,
     pub cmdline: Arc<CommandLine>,
     pub ingress: Addr<IngressActor>,
+    /// Inbound token and concurrency cap, shared by every HTTP worker.
+    pub gate: Arc<crate::admission::Gate>,
     pub compressor: Addr<CompressionWorker>,
     pub budget: Addr<BudgetActor>,
     pub log: Addr<LogWriter>,
@@ -196,7 +198,8 @@ pub async fn run(
     let log_enabled = log_out.is_some();
 
     let shared_config = Arc::new(ArcSwap::from_pointee(config.clone()));
-    let ingress = IngressActor::new(shared_config.clone()).start();
+    let gate = Arc::new(crate::admission::Gate::default());
+    let ingress = IngressActor::new(shared_config.clone(), gate.clone()).start();
     let stats = StatsActor::default().start();
     let db = if config.stateless {
         None
@@ -246,6 +249,7 @@ pub async fn run(
         config: shared_config.clone(),
         cmdline: Arc::new(cmdline),
         ingress,
+        gate,
         compressor,
         budget,
         log: log.clone(),

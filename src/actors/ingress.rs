@@ -1,33 +1,34 @@
-//! IngressActor: admission of proxy requests (inbound token, concurrency
-//! cap, rate limits). Receives `Admit` from the proxy handler and
-//! `Release` when an admitted response ends, `RateCheck` once the request's
-//! token estimate is known and `RateCorrect` with its actual usage; answers
-//! `GetIngress` for health and status. Logic lives in
-//! `admission::Admission` and `ratelimit::RateLimiter`.
+//! IngressActor: the per-client rate limits, and the ingress counters.
+//! Receives `RateCheck` once a request's token estimate is known and
+//! `RateCorrect` with its actual usage; answers `GetIngress` for health
+//! and status. The inbound token and the concurrency cap are checked by
+//! the lock-free `admission::Gate` on the HTTP worker itself (an exact
+//! atomic count; a message round trip per request cost more than the
+//! check). Logic lives in `ratelimit::RateLimiter`.
 
 use std::sync::Arc;
 
 use actix::{Actor, Context, Handler};
 use arc_swap::ArcSwap;
 
-use super::messages::{Admit, GetIngress, IngressSnapshot, RateCheck, RateCorrect, Release};
-use crate::admission::{Admission, Refusal};
+use super::messages::{GetIngress, IngressSnapshot, RateCheck, RateCorrect};
+use crate::admission::Gate;
 use crate::config::Config;
 use crate::ratelimit::{Grant, Limited, Limits, RateLimiter};
 
 pub struct IngressActor {
     config: Arc<ArcSwap<Config>>,
-    admission: Admission,
+    gate: Arc<Gate>,
     limiter: RateLimiter,
 }
 
 impl IngressActor {
-    pub fn new(config: Arc<ArcSwap<Config>>) -> IngressActor {
+    pub fn new(config: Arc<ArcSwap<Config>>, gate: Arc<Gate>) -> IngressActor {
         let c = config.load();
         let limiter = RateLimiter::new(Limits::new(c.rpm, c.tpm));
         IngressActor {
             config,
-            admission: Admission::default(),
+            gate,
             limiter,
         }
     }
@@ -41,31 +42,14 @@ impl Actor for IngressActor {
     }
 }
 
-impl Handler<Admit> for IngressActor {
-    type Result = Result<(), Refusal>;
-
-    fn handle(&mut self, msg: Admit, _: &mut Self::Context) -> Self::Result {
-        let config = self.config.load();
-        self.admission.admit(&config, msg.token.as_deref())
-    }
-}
-
-impl Handler<Release> for IngressActor {
-    type Result = ();
-
-    fn handle(&mut self, _: Release, _: &mut Self::Context) {
-        self.admission.release();
-    }
-}
-
 impl Handler<GetIngress> for IngressActor {
     type Result = actix::MessageResult<GetIngress>;
 
     fn handle(&mut self, _: GetIngress, _: &mut Self::Context) -> Self::Result {
         actix::MessageResult(IngressSnapshot {
-            in_flight: self.admission.in_flight(),
-            admitted: self.admission.admitted(),
-            refused: self.admission.refused(),
+            in_flight: self.gate.in_flight(),
+            admitted: self.gate.admitted(),
+            refused: self.gate.refused(),
         })
     }
 }

@@ -2,8 +2,6 @@
 //!
 //! | message | sent by | handled by | reply |
 //! |---|---|---|---|
-//! | [`Admit`] | HTTP proxy handler | `IngressActor` | `Result<(), Refusal>` |
-//! | [`Release`] | `Permit` drop (end of response) | `IngressActor` | – |
 //! | [`GetIngress`] | `/health`, control `Status` | `IngressActor` | [`IngressSnapshot`] |
 //! | [`Compress`] | HTTP proxy handler (`send` + deadline) | `CompressionWorker` ×N | `Outcome` |
 //! | [`RateCheck`] / [`RateCorrect`] | HTTP proxy handler (before forwarding / at settlement) | `IngressActor` | grant or refusal / – |
@@ -17,7 +15,6 @@
 
 use actix::Message;
 
-use crate::admission::Refusal;
 use crate::budget::ledger::BudgetSnapshot;
 use crate::budget::{Denied, ReservationId};
 use crate::config::BudgetPeriod;
@@ -25,19 +22,6 @@ use crate::pipeline::{Job, Outcome};
 use crate::ratelimit::{Grant, Limited};
 use crate::request_log::RequestRecord;
 use crate::stats::{RequestStats, Stats};
-
-/// Ask to let one proxy request in.
-#[derive(Message)]
-#[rtype(result = "Result<(), Refusal>")]
-pub struct Admit {
-    /// The inbound token the client presented, if any.
-    pub token: Option<String>,
-}
-
-/// An admitted request finished.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Release;
 
 /// Read the ingress counters.
 #[derive(Message)]

@@ -14,12 +14,9 @@ pub mod upstream;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
-use actix::Addr;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::{web, App, Error as ActixError};
 
-use crate::actors::ingress::IngressActor;
-use crate::actors::messages::Release;
 use crate::server::Services;
 
 /// Build the application for one HTTP worker.
@@ -47,22 +44,7 @@ pub fn app(
         .default_service(web::to(proxy::proxy))
 }
 
-/// An admission slot; dropping it tells the ingress actor the request ended.
-pub struct Permit(Option<Addr<IngressActor>>);
-
-impl Permit {
-    pub fn new(ingress: Addr<IngressActor>) -> Permit {
-        Permit(Some(ingress))
-    }
-}
-
-impl Drop for Permit {
-    fn drop(&mut self) {
-        if let Some(addr) = self.0.take() {
-            addr.do_send(Release);
-        }
-    }
-}
+pub use crate::admission::Permit;
 
 /// A process-unique, sortable request id: `hr_<start secs hex>_<counter>`.
 pub fn next_request_id() -> String {

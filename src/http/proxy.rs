@@ -1,6 +1,6 @@
 //! The proxy handler: every provider route goes through [`proxy`].
 //!
-//! Steps: route by path → `Admit` (token, concurrency) → read the body →
+//! Steps: route by path → admission (token, concurrency) → read the body →
 //! `Compress` on the worker pool with a deadline (fail open) → send
 //! upstream with retries → stream the response back through the tap, which
 //! settles the request when the stream ends. Nothing in the body or the
@@ -22,8 +22,9 @@ use sha2::{Digest, Sha256};
 
 use super::tap::{Accounting, Settlement, Tap};
 use super::upstream::{self, Outbound, SendFailure};
-use super::{errors, next_request_id, resolve, Permit};
-use crate::actors::messages::{Admit, Compress, RateCheck, Reserve};
+use super::{errors, next_request_id, resolve};
+use crate::actors::messages::{Compress, RateCheck, Reserve};
+use crate::admission::Permit;
 use crate::budget::{self, include_usage, include_usage::UsageChunkFilter, usage::SseUsage};
 use crate::cache;
 use crate::config::Config;
@@ -148,23 +149,12 @@ pub async fn proxy(
     }
 
     // ----- admission -----
-    let admitted = services
-        .ingress
-        .send(Admit {
-            token: inbound_token(&req),
-        })
-        .await;
-    match admitted {
-        Ok(Ok(())) => {}
-        Ok(Err(refusal)) => {
+    let permit = match services.gate.admit(&config, inbound_token(&req).as_deref()) {
+        Ok(p) => p,
+        Err(refusal) => {
             return errors::respond(Some(provider), &Error::Refused(refusal), &request_id)
         }
-        Err(e) => {
-            let err = Error::Internal(format!("admission unavailable: {e}"));
-            return errors::respond(Some(provider), &err, &request_id);
-        }
-    }
-    let permit = Permit::new(services.ingress.clone());
+    };
 
     // ----- body -----
     let body = match read_body(&req, &mut payload).await {

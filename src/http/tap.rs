@@ -20,10 +20,10 @@ use bytes::{Bytes, BytesMut};
 use futures_util::Stream;
 use tokio::time::Sleep;
 
-use super::Permit;
 use crate::actors::messages::{
     Charge, NoteDropped, RateCorrect, Record, RecordStats, ReleaseReservation, Settle,
 };
+use crate::admission::Permit;
 use crate::budget::include_usage::UsageChunkFilter;
 use crate::budget::prices::{self, Cost};
 use crate::budget::usage::{self, SseUsage, Usage};
