@@ -376,18 +376,20 @@ impl Ledger {
     }
 
     fn persist(&mut self) {
-        if let Err(error) = self.store.save(&self.windows) {
-            tracing::warn!(%error, "could not save the budget ledger");
-        }
         self.dirty = true;
     }
 
-    /// Make saved spend durable if anything changed since the last flush
-    /// (the budget actor calls this on a short timer and at shutdown).
+    /// Save and make durable what changed since the last flush (the budget
+    /// actor calls this every 100 ms and at shutdown, so no request pays
+    /// for encoding or syncing the ledger).
     pub fn flush(&mut self) {
         if std::mem::take(&mut self.dirty) {
-            if let Err(error) = self.store.flush() {
-                tracing::warn!(%error, "could not flush the budget ledger");
+            let saved = self
+                .store
+                .save(&self.windows)
+                .and_then(|()| self.store.flush());
+            if let Err(error) = saved {
+                tracing::warn!(%error, "could not save the budget ledger");
                 self.dirty = true;
             }
         }

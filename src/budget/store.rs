@@ -115,6 +115,7 @@ mod tests {
             );
             let a = l.reserve("claude-sonnet-4-5", 0.5).unwrap();
             l.settle(a, 0.25);
+            l.flush(); // the budget actor's 100 ms tick
             let _lost = l.reserve("gpt-4o", 0.5).unwrap(); // in flight at the "crash"
                                                            // No clean shutdown: the db is dropped as is.
         }

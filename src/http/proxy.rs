@@ -284,7 +284,9 @@ pub async fn proxy(
         }
     }
     let checked = budget_checked(req.method(), &path);
-    if checked || config.rate_limit {
+    // The estimate matters when it is reserved (a cap) or charged to a rate
+    // limit; otherwise spend is settled on the provider's usage alone.
+    if (checked && config.budget.is_some()) || config.rate_limit {
         let tokens_in = counted.unwrap_or_else(|| input_tokens(&forward));
         let max_out = budget::max_output_tokens(&body);
         accounting.estimate_tokens = tokens_in + budget::output_estimate(max_out);
