@@ -54,6 +54,10 @@ pub struct Services {
     pub budget: Addr<BudgetActor>,
     pub log: Addr<LogWriter>,
     pub stats: Addr<StatsActor>,
+    /// The statistics the request path records into (read via `stats`).
+    pub stats_book: Arc<parking_lot::Mutex<crate::stats::Stats>>,
+    /// Spend without a reservation, booked by the budget actor on its tick.
+    pub charges: crate::actors::budget::Charges,
     /// Originals of lossy drops (CCR).
     pub store: Arc<dyn crate::ccr::Store>,
     /// Mixed-turn retrieve calls waiting to be put back.
@@ -200,7 +204,8 @@ pub async fn run(
     let shared_config = Arc::new(ArcSwap::from_pointee(config.clone()));
     let gate = Arc::new(crate::admission::Gate::default());
     let ingress = IngressActor::new(shared_config.clone(), gate.clone()).start();
-    let stats = StatsActor::default().start();
+    let stats_book = Arc::new(parking_lot::Mutex::new(crate::stats::Stats::default()));
+    let stats = StatsActor::new(stats_book.clone()).start();
     let db = if config.stateless {
         None
     } else {
@@ -227,7 +232,8 @@ pub async fn run(
         Arc::new(crate::budget::ledger::SystemClock),
         ledger_store,
     );
-    let budget = BudgetActor::new(ledger).start();
+    let charges: crate::actors::budget::Charges = Default::default();
+    let budget = BudgetActor::new(ledger, charges.clone()).start();
     let log = LogWriter::new(log_out).start();
     let store: Arc<dyn crate::ccr::Store> = match &db {
         Some(db) => Arc::new(
@@ -254,6 +260,8 @@ pub async fn run(
         budget,
         log: log.clone(),
         stats,
+        stats_book,
+        charges,
         store,
         pending,
         cache: Arc::new(crate::cache::Cache::new(

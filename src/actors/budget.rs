@@ -9,21 +9,32 @@ use std::time::Duration;
 
 use actix::{Actor, AsyncContext, Context, Handler};
 
-use super::messages::{
-    Charge, GetBudget, ReleaseReservation, Reserve, ResetBudget, SetBudget, Settle,
-};
+use super::messages::{GetBudget, ReleaseReservation, Reserve, ResetBudget, SetBudget, Settle};
 use crate::budget::{Denied, Ledger, ReservationId};
 
 #[derive(Default)]
 pub struct BudgetActor {
     ledger: Ledger,
+    charges: Charges,
 }
+
+/// Spend of requests that had no reservation (no cap when they were
+/// admitted), queued by the request path without waking this actor; the
+/// actor books them on its tick and before answering anything.
+pub type Charges = std::sync::Arc<parking_lot::Mutex<Vec<(String, f64)>>>;
 
 impl BudgetActor {
     /// An actor over `ledger` (built from the config, with the sled store
     /// unless `--stateless`).
-    pub fn new(ledger: Ledger) -> BudgetActor {
-        BudgetActor { ledger }
+    pub fn new(ledger: Ledger, charges: Charges) -> BudgetActor {
+        BudgetActor { ledger, charges }
+    }
+
+    fn book_charges(&mut self) {
+        let queued = std::mem::take(&mut *self.charges.lock());
+        for (model, usd) in queued {
+            self.ledger.charge(&model, usd);
+        }
     }
 }
 
@@ -33,19 +44,15 @@ impl Actor for BudgetActor {
     fn started(&mut self, ctx: &mut Self::Context) {
         ctx.set_mailbox_capacity(65_536);
         // Durable within 100 ms, without a disk sync on the request path.
-        ctx.run_interval(Duration::from_millis(100), |this, _| this.ledger.flush());
+        ctx.run_interval(Duration::from_millis(100), |this, _| {
+            this.book_charges();
+            this.ledger.flush();
+        });
     }
 
     fn stopped(&mut self, _: &mut Self::Context) {
+        self.book_charges();
         self.ledger.flush();
-    }
-}
-
-impl Handler<Charge> for BudgetActor {
-    type Result = ();
-
-    fn handle(&mut self, msg: Charge, _: &mut Self::Context) {
-        self.ledger.charge(&msg.model, msg.cost_usd);
     }
 }
 
@@ -53,6 +60,7 @@ impl Handler<Reserve> for BudgetActor {
     type Result = Result<ReservationId, Denied>;
 
     fn handle(&mut self, msg: Reserve, _: &mut Self::Context) -> Self::Result {
+        self.book_charges();
         self.ledger.reserve(&msg.model, msg.estimate_usd)
     }
 }
@@ -77,6 +85,7 @@ impl Handler<GetBudget> for BudgetActor {
     type Result = actix::MessageResult<GetBudget>;
 
     fn handle(&mut self, _: GetBudget, _: &mut Self::Context) -> Self::Result {
+        self.book_charges();
         actix::MessageResult(self.ledger.snapshot())
     }
 }
@@ -85,6 +94,7 @@ impl Handler<SetBudget> for BudgetActor {
     type Result = actix::MessageResult<SetBudget>;
 
     fn handle(&mut self, msg: SetBudget, _: &mut Self::Context) -> Self::Result {
+        self.book_charges();
         if let Some(cap) = msg.cap_usd {
             self.ledger.set_cap(cap);
         }
@@ -99,6 +109,7 @@ impl Handler<ResetBudget> for BudgetActor {
     type Result = actix::MessageResult<ResetBudget>;
 
     fn handle(&mut self, _: ResetBudget, _: &mut Self::Context) -> Self::Result {
+        self.book_charges();
         self.ledger.reset();
         actix::MessageResult(self.ledger.snapshot())
     }

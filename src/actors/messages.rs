@@ -9,8 +9,6 @@
 //! | [`GetBudget`] / [`SetBudget`] / [`ResetBudget`] | control API, config reload | `BudgetActor` | `BudgetSnapshot` |
 //! | [`Record`] | end of every request (`try_send`) | `LogWriter` | – |
 //! | [`Flush`] | drain phase of `server::run` | `LogWriter` | `()` |
-//! | [`RecordStats`] | end of every request (`try_send`) | `StatsActor` | – |
-//! | [`NoteDropped`] | request path, when a `try_send` failed | `StatsActor` | – |
 //! | [`GetStats`] | `/stats`, `/metrics`, control `Status`/`WatchStats` | `StatsActor` | `Stats` |
 
 use actix::Message;
@@ -21,7 +19,7 @@ use crate::config::BudgetPeriod;
 use crate::pipeline::{Job, Outcome};
 use crate::ratelimit::{Grant, Limited};
 use crate::request_log::RequestRecord;
-use crate::stats::{RequestStats, Stats};
+use crate::stats::Stats;
 
 /// Read the ingress counters.
 #[derive(Message)]
@@ -58,15 +56,6 @@ pub struct Settle {
     pub cost_usd: f64,
 }
 
-/// Record spend that had no reservation (no cap was set when the request
-/// was admitted, so nothing was reserved).
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Charge {
-    pub model: String,
-    pub cost_usd: f64,
-}
-
 /// Give a reservation back (the request failed before costing anything).
 #[derive(Message)]
 #[rtype(result = "()")]
@@ -83,16 +72,6 @@ pub struct Record(pub Box<RequestRecord>);
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Flush;
-
-/// Count one finished request.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct RecordStats(pub Box<RequestStats>);
-
-/// The request path dropped `n` records because a mailbox was full.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct NoteDropped(pub u64);
 
 /// Read a snapshot of the statistics.
 #[derive(Message)]

@@ -7,9 +7,10 @@
 //!
 //! Settling prices the usage, settles or releases the budget reservation,
 //! corrects the rate-limit charge, stores a complete response in the
-//! response cache, sends the log `Record` and `RecordStats` with `try_send`
-//! (a full mailbox drops the record and counts it) and releases the
-//! admission permit, so the concurrency count includes streams in flight.
+//! response cache, books the stats and sends the log `Record` with
+//! `try_send` (a full mailbox drops the record and counts it), and releases
+//! the admission permit, so the concurrency count includes streams in
+//! flight.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -20,9 +21,7 @@ use bytes::{Bytes, BytesMut};
 use futures_util::Stream;
 use tokio::time::Sleep;
 
-use crate::actors::messages::{
-    Charge, NoteDropped, RateCorrect, Record, RecordStats, ReleaseReservation, Settle,
-};
+use crate::actors::messages::{RateCorrect, Record, ReleaseReservation, Settle};
 use crate::admission::Permit;
 use crate::budget::include_usage::UsageChunkFilter;
 use crate::budget::prices::{self, Cost};
@@ -155,10 +154,11 @@ impl Settlement {
                 cost_usd: cost.usd,
             }),
             Some(id) => self.services.budget.do_send(ReleaseReservation { id }),
-            None if cost.usd > 0.0 => self.services.budget.do_send(Charge {
-                model: a.model.clone(),
-                cost_usd: cost.usd,
-            }),
+            None if cost.usd > 0.0 => self
+                .services
+                .charges
+                .lock()
+                .push((a.model.clone(), cost.usd)),
             None => {}
         }
         if let Some(grant) = a.grant.take() {
@@ -196,22 +196,13 @@ impl Settlement {
     }
 }
 
-/// Send a finished request's record and stats without blocking.
+/// Book a finished request: stats into the shared book, the log line to
+/// the log writer with `try_send` (a full mailbox drops it and counts it).
 pub fn submit(services: &Services, record: RequestRecord, stats: RequestStats) {
-    let mut dropped = 0;
-    if services.log_enabled && services.log.try_send(Record(Box::new(record))).is_err() {
-        dropped += 1;
-    }
-    if services
-        .stats
-        .try_send(RecordStats(Box::new(stats)))
-        .is_err()
-    {
-        dropped += 1;
-    }
-    if dropped > 0 {
-        services.stats.do_send(NoteDropped(dropped));
-    }
+    let dropped = services.log_enabled && services.log.try_send(Record(Box::new(record))).is_err();
+    let mut book = services.stats_book.lock();
+    book.record(&stats);
+    book.dropped_records += dropped as u64;
 }
 
 pub fn ms(d: Duration) -> f64 {
