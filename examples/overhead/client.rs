@@ -8,6 +8,7 @@
 //! left to the processes under test; the `loadgen` CPU column shows it.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -21,18 +22,39 @@ use crate::Res;
 /// Size of the request body.
 pub const BODY_BYTES: usize = 300;
 
-/// A `POST /v1/messages` with a small Anthropic Messages body.
-pub fn request_bytes(host: SocketAddr, stream: bool) -> Vec<u8> {
+/// Digits of the per-request counter of a [`Request`] that varies.
+const COUNTER_DIGITS: usize = 12;
+
+/// Numbers the requests whose bodies vary, across all phases and
+/// connections, so no two of them are ever the same.
+static NEXT: AtomicU64 = AtomicU64::new(0);
+
+/// A request to send over and over.
+pub struct Request {
+    pub bytes: Vec<u8>,
+    /// Offset of a counter in the user message, rewritten before each send
+    /// so every request differs (a response cache looks up and stores but
+    /// never hits); `None`: the same bytes every time.
+    counter: Option<usize>,
+}
+
+/// A `POST /v1/messages` with a small Anthropic Messages body
+/// ([`BODY_BYTES`] either way); `vary` puts a counter at the start of the
+/// user message.
+pub fn request(host: SocketAddr, stream: bool, vary: bool) -> Request {
     let head = format!(
         r#"{{"model":"claude-sonnet-4-5","max_tokens":256,"stream":{stream},"messages":[{{"role":"user","content":""#
     );
     let tail = r#""}]}"#;
+    let label = "request ";
+    let mut content = if vary {
+        format!("{label}{}: ", "0".repeat(COUNTER_DIGITS))
+    } else {
+        String::new()
+    };
     let filler = "Summarize the build log and list the failing tests with their first error line. ";
-    let content: String = filler
-        .chars()
-        .cycle()
-        .take(BODY_BYTES - head.len() - tail.len())
-        .collect();
+    let room = BODY_BYTES - head.len() - tail.len() - content.len();
+    content.extend(filler.chars().cycle().take(room));
     let body = format!("{head}{content}{tail}");
     let mut req = format!(
         "POST /v1/messages HTTP/1.1\r\nHost: {host}\r\ncontent-type: application/json\r\n\
@@ -41,8 +63,25 @@ pub fn request_bytes(host: SocketAddr, stream: bool) -> Vec<u8> {
         body.len()
     )
     .into_bytes();
+    let counter = vary.then(|| req.len() + head.len() + label.len());
     req.extend_from_slice(body.as_bytes());
-    req
+    Request {
+        bytes: req,
+        counter,
+    }
+}
+
+impl Request {
+    /// Make `out` (a copy of [`Request::bytes`]) the next request.
+    fn stamp(&self, out: &mut [u8]) {
+        if let Some(at) = self.counter {
+            let mut n = NEXT.fetch_add(1, Ordering::Relaxed);
+            for d in out[at..at + COUNTER_DIGITS].iter_mut().rev() {
+                *d = b'0' + (n % 10) as u8;
+                n /= 10;
+            }
+        }
+    }
 }
 
 /// Times of one exchange, from the first byte written.
@@ -261,13 +300,14 @@ pub struct Load {
 async fn drive(
     addr: SocketAddr,
     conn: Conn,
-    request: Arc<Vec<u8>>,
+    request: Arc<Request>,
     mut next: Option<Instant>,
     interval: Option<Duration>,
     deadline: Instant,
     cap: usize,
 ) -> Samples {
     let mut conn = Some(conn);
+    let mut bytes = request.bytes.clone();
     let mut s = Samples::default();
     s.total.reserve(cap);
     s.first_byte.reserve(cap);
@@ -293,7 +333,8 @@ async fn drive(
                 }
             },
         };
-        match c.call(&request).await {
+        request.stamp(&mut bytes);
+        match c.call(&bytes).await {
             Ok((t, keep)) => {
                 s.total.push(t.total.as_nanos() as u64);
                 s.first_byte.push(t.first_byte.as_nanos() as u64);
@@ -315,7 +356,7 @@ async fn drive(
 /// starts) sending `request` to `addr` for `load.dur`.
 pub async fn phase(
     addr: SocketAddr,
-    request: Arc<Vec<u8>>,
+    request: Arc<Request>,
     load: Load,
     pids: Pids,
 ) -> Res<Samples> {

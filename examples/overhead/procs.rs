@@ -149,20 +149,38 @@ pub struct Daemon {
     pub extra: Vec<String>,
 }
 
-/// Start headroomd against `mock`; the receiver gets its "listening on"
-/// log line.
+/// headroomd's flags with budget, rate limits and the response cache off
+/// (the baseline of every measurement)...
+pub const FEATURES_OFF: &[&str] = &["--no-rate-limit", "--no-cache"];
+
+/// ... and on, with limits so high that nothing is ever refused: a cap of
+/// $1,000,000, 10^8 requests and 10^11 tokens per minute, the cache at its
+/// defaults.
+pub const FEATURES_ON: &[&str] = &[
+    "--budget",
+    "1000000",
+    "--rpm",
+    "100000000",
+    "--tpm",
+    "100000000000",
+];
+
+/// Start headroomd against `mock` with `flags` ([`FEATURES_OFF`] or
+/// [`FEATURES_ON`]) and then the extra ones; the receiver gets its
+/// "listening on" log line.
 pub fn spawn_headroomd(
     daemon: &Daemon,
     mock: SocketAddr,
     port: u16,
     state: &Path,
+    flags: &[&str],
 ) -> Res<(Proc, mpsc::Receiver<String>)> {
     let url = format!("http://{mock}");
     let mut child = Command::new(&daemon.bin)
         .args(["--port", &port.to_string(), "--state-dir"])
         .arg(state)
         .args(["--anthropic-api-url", &url, "--openai-api-url", &url])
-        .args(["--no-rate-limit", "--no-cache"])
+        .args(flags)
         .args(&daemon.extra)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -189,6 +207,42 @@ fn health_ready(addr: SocketAddr) -> Option<bool> {
     s.read_to_string(&mut out).ok()?;
     out.starts_with("HTTP/1.1 200")
         .then(|| out.contains("\"ready\":true"))
+}
+
+/// `GET path` on a fresh connection, the body parsed as JSON.
+pub fn get_json(addr: SocketAddr, path: &str) -> Option<serde_json::Value> {
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_millis(500)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    if !out.starts_with("HTTP/1.1 200") {
+        return None;
+    }
+    let body = &out[out.find("\r\n\r\n")? + 4..];
+    serde_json::from_str(body).ok()
+}
+
+/// Start a headroomd with `flags` and wait until it is ready; returns it
+/// and its address.
+pub fn start_headroomd(
+    daemon: &Daemon,
+    mock: SocketAddr,
+    state: &Path,
+    flags: &[&str],
+) -> Res<(Proc, SocketAddr)> {
+    let (mut proc, rx) = spawn_headroomd(daemon, mock, 0, state, flags)?;
+    let line = rx
+        .recv_timeout(Duration::from_secs(10))
+        .map_err(|_| format!("headroomd did not log its address:\n{}", proc.tail()))?;
+    let addr = addr_after(&line, "listening on http://")
+        .ok_or_else(|| format!("cannot parse the address in {line:?}"))?;
+    wait_ready(addr, &mut proc, Duration::from_secs(15))?;
+    Ok((proc, addr))
 }
 
 /// Poll `/health` until it says ready.
@@ -222,7 +276,7 @@ pub fn startup_once(daemon: &Daemon, mock: SocketAddr, n: usize) -> Res<Start> {
     let addr: SocketAddr = ([127, 0, 0, 1], port).into();
     let dir = state_dir(&format!("start{n}"));
     let t0 = Instant::now();
-    let (mut proc, _rx) = spawn_headroomd(daemon, mock, port, &dir)?;
+    let (mut proc, _rx) = spawn_headroomd(daemon, mock, port, &dir, FEATURES_OFF)?;
     let deadline = t0 + Duration::from_secs(15);
     let mut accept = None;
     let result = loop {
