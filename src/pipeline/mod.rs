@@ -266,7 +266,12 @@ impl Pipeline {
                 .call_id
                 .as_deref()
                 .is_some_and(|id| self.pending.is_retrieve_call(id));
-            let protection = policy::protection(block.call.as_ref(), &s.protect_tools);
+            let ctx = policy::Context {
+                code_aware: s.code_aware,
+                edited: &parsed.edits,
+                size: block.raw.len(),
+            };
+            let protection = policy::protection_in(block.call.as_ref(), &s.protect_tools, &ctx);
             if protection == Protection::Verbatim || ours {
                 // Never changed, so never remembered either (the same text
                 // elsewhere, e.g. a retrieve answer, must not replay a

@@ -109,6 +109,23 @@ pub fn is_editable_file(path: &str) -> bool {
     SOURCE_EXT.contains(&ext) || CONFIG_EXT.contains(&ext) || MARKUP_EXT.contains(&ext)
 }
 
+/// True for source code (not config or markup): the files an outline serves.
+pub fn is_source_file(path: &str) -> bool {
+    let name = path
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or(path)
+        .to_ascii_lowercase();
+    name.rsplit_once('.')
+        .is_some_and(|(_, ext)| SOURCE_EXT.contains(&ext))
+}
+
+/// Whether two spellings name the same file (`src/x.rs` vs `/w/src/x.rs`).
+fn paths_match(a: &str, b: &str) -> bool {
+    let (a, b) = (a.trim_start_matches("./"), b.trim_start_matches("./"));
+    a == b || a.ends_with(&format!("/{b}")) || b.ends_with(&format!("/{a}"))
+}
+
 /// The file a shell command prints, when its first stage is a printer:
 /// `cat -n src/x.rs`, `sed -n 1,80p a.py`, `head -50 README.md`.
 pub fn printed_file(command: &str) -> Option<&str> {
@@ -135,8 +152,33 @@ pub fn printed_file(command: &str) -> Option<&str> {
         .last()
 }
 
+/// Source files at least this large may be outlined with `--code-aware`.
+pub const OUTLINE_MIN_BYTES: usize = 8 * 1024;
+
+/// What the policy knows about the conversation around a block.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Context<'a> {
+    /// `--code-aware`: large source files not being edited may be outlined.
+    pub code_aware: bool,
+    /// Files the conversation edits (Edit/Write/MultiEdit/NotebookEdit).
+    pub edited: &'a [(usize, String)],
+    /// Size of the block's text in bytes.
+    pub size: usize,
+}
+
 /// Decide the protection of a block produced by `call`.
 pub fn protection(call: Option<&ToolCall>, protected_tools: &[String]) -> Protection {
+    protection_in(call, protected_tools, &Context::default())
+}
+
+/// [`protection`] with the conversation context: with `--code-aware`, a
+/// source file of at least [`OUTLINE_MIN_BYTES`] that the conversation does
+/// not edit may be compressed (outlined); files being edited stay verbatim.
+pub fn protection_in(
+    call: Option<&ToolCall>,
+    protected_tools: &[String],
+    ctx: &Context<'_>,
+) -> Protection {
     let Some(call) = call else {
         return Protection::None;
     };
@@ -155,8 +197,15 @@ pub fn protection(call: Option<&ToolCall>, protected_tools: &[String]) -> Protec
             call.name.eq_ignore_ascii_case("read") || call.name.eq_ignore_ascii_case("view")
         })
         .or_else(|| call.command.as_deref().and_then(printed_file));
-    if file.is_some_and(is_editable_file) {
-        return Protection::Verbatim;
+    if let Some(f) = file.filter(|f| is_editable_file(f)) {
+        let edited = ctx.edited.iter().any(|(_, e)| paths_match(e, f));
+        let outline =
+            ctx.code_aware && !edited && ctx.size >= OUTLINE_MIN_BYTES && is_source_file(f);
+        return if outline {
+            Protection::None
+        } else {
+            Protection::Verbatim
+        };
     }
     if named {
         Protection::Lossless
@@ -234,5 +283,44 @@ mod tests {
             Protection::None
         );
         assert_eq!(protection(None, &p), Protection::None);
+    }
+
+    #[test]
+    fn code_aware_outlines_large_sources_not_being_edited() {
+        let p = defaults();
+        let read = call("Read", None, Some("/w/src/big.rs"));
+        let none: Vec<(usize, String)> = Vec::new();
+        let ctx = |edited, size| Context {
+            code_aware: true,
+            edited,
+            size,
+        };
+        assert_eq!(
+            protection_in(Some(&read), &p, &ctx(&none, 20_000)),
+            Protection::None
+        );
+        assert_eq!(
+            protection_in(Some(&read), &p, &ctx(&none, 2_000)),
+            Protection::Verbatim,
+            "small files stay"
+        );
+        let edited = vec![(9, "src/big.rs".to_string())];
+        assert_eq!(
+            protection_in(Some(&read), &p, &ctx(&edited, 20_000)),
+            Protection::Verbatim,
+            "being edited"
+        );
+        let cfg = call("Bash", Some("cat Cargo.toml"), None);
+        assert_eq!(
+            protection_in(Some(&cfg), &p, &ctx(&none, 20_000)),
+            Protection::Verbatim,
+            "config stays"
+        );
+        let off = Context {
+            code_aware: false,
+            edited: &none,
+            size: 20_000,
+        };
+        assert_eq!(protection_in(Some(&read), &p, &off), Protection::Verbatim);
     }
 }
