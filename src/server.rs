@@ -431,42 +431,53 @@ fn spawn_control(
         }
     };
     let svc = ControlService::new(services.clone());
-    {
-        let svc = svc.clone();
-        let mut stop = stop.clone();
-        tokio::spawn(async move {
-            let incoming = tokio_stream::wrappers::UnixListenerStream::new(uds);
-            let result = tonic::transport::Server::builder()
-                .add_service(svc.into_server())
-                .serve_with_incoming_shutdown(incoming, async move {
-                    let _ = stop.wait_for(|s| *s).await;
-                })
-                .await;
-            if let Err(error) = result {
-                tracing::error!(%error, "control API (unix) stopped");
-            }
-        });
-    }
+    tokio::spawn(serve_control(
+        svc.clone(),
+        tokio_stream::wrappers::UnixListenerStream::new(uds),
+        stop.clone(),
+        "unix",
+    ));
     if let Some(addr) = config.control_tcp {
         let std_listener = std::net::TcpListener::bind(addr)?;
         std_listener.set_nonblocking(true)?;
         let listener = tokio::net::TcpListener::from_std(std_listener)?;
         described.push(format!("tcp:{}", listener.local_addr()?));
-        let mut stop = stop;
-        tokio::spawn(async move {
-            let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
-            let result = tonic::transport::Server::builder()
-                .add_service(svc.into_server())
-                .serve_with_incoming_shutdown(incoming, async move {
-                    let _ = stop.wait_for(|s| *s).await;
-                })
-                .await;
-            if let Err(error) = result {
-                tracing::error!(%error, "control API (tcp) stopped");
-            }
-        });
+        tokio::spawn(serve_control(
+            svc,
+            tokio_stream::wrappers::TcpListenerStream::new(listener),
+            stop,
+            "tcp",
+        ));
     }
     Ok(described.join(", "))
+}
+
+/// Serve the control API on `incoming` until `stop` turns true.
+async fn serve_control<S, IO, E>(
+    svc: ControlService,
+    incoming: S,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+    label: &'static str,
+) where
+    S: futures_util::Stream<Item = Result<IO, E>> + Send + 'static,
+    IO: tonic::transport::server::Connected
+        + tokio::io::AsyncRead
+        + tokio::io::AsyncWrite
+        + Unpin
+        + Send
+        + 'static,
+    IO::ConnectInfo: Clone + Send + Sync + 'static,
+    E: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let result = tonic::transport::Server::builder()
+        .add_service(svc.into_server())
+        .serve_with_incoming_shutdown(incoming, async move {
+            let _ = stop.wait_for(|s| *s).await;
+        })
+        .await;
+    if let Err(error) = result {
+        tracing::error!(%error, "control API ({label}) stopped");
+    }
 }
 
 #[cfg(target_os = "linux")]

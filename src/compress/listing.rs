@@ -540,7 +540,7 @@ pub fn compress(input: &Input<'_>, opts: &Options) -> Option<Output> {
     // `success.toml`) are summarised with counts in lossy mode, except in
     // `ls -l` output, where names are all that is left of each line.
     let summarise =
-        opts.lossy && listing.items.len() >= COMMON_MIN_ITEMS && listing.format != Format::LsLong;
+        opts.lossy && listing.items.len() >= COMMON_MIN_ITEMS;
     let common: Vec<bool> = listing
         .items
         .iter()

@@ -294,67 +294,44 @@ pub async fn proxy(
             accounting.estimate = budget::estimate(&accounting.model, tokens_in, max_out);
         }
     }
+    // A refused request gives back what it was charged (at settlement).
+    let mut refusal = None;
     if config.rate_limit {
-        match services
-            .ingress
-            .send(RateCheck {
-                key: key.clone(),
-                tokens: accounting.estimate_tokens,
-            })
-            .await
-        {
+        let check = RateCheck {
+            key: key.clone(),
+            tokens: accounting.estimate_tokens,
+        };
+        match services.ingress.send(check).await {
             Ok(Ok(grant)) => accounting.grant = Some(grant),
-            Ok(Err(limited)) => {
-                return refuse(
-                    &services,
-                    Error::RateLimited(limited),
-                    provider,
-                    &request_id,
-                    record,
-                    stats,
-                    started,
-                    permit,
-                    accounting,
-                )
-            }
+            Ok(Err(limited)) => refusal = Some(Error::RateLimited(limited)),
             Err(e) => tracing::warn!(error = %e, "rate limiter unavailable; request admitted"),
         }
     }
-    if checked {
+    // With a cap, hold the estimate before forwarding (atomic in the budget
+    // actor); without one, spend is only recorded at settlement.
+    if refusal.is_none() && checked && config.budget.is_some() {
         let reserve = Reserve {
             model: accounting.model.clone(),
             estimate_usd: accounting.estimate.usd,
         };
         match services.budget.send(reserve).await {
             Ok(Ok(id)) => accounting.reservation = Some(id),
-            Ok(Err(denied)) => {
-                return refuse(
-                    &services,
-                    Error::Budget(denied),
-                    provider,
-                    &request_id,
-                    record,
-                    stats,
-                    started,
-                    permit,
-                    accounting,
-                )
-            }
-            Err(e) => {
-                let err = Error::Internal(format!("budget ledger unavailable: {e}"));
-                return refuse(
-                    &services,
-                    err,
-                    provider,
-                    &request_id,
-                    record,
-                    stats,
-                    started,
-                    permit,
-                    accounting,
-                );
-            }
+            Ok(Err(denied)) => refusal = Some(Error::Budget(denied)),
+            Err(e) => refusal = Some(Error::Internal(format!("budget ledger unavailable: {e}"))),
         }
+    }
+    if let Some(err) = refusal {
+        return refuse(
+            &services,
+            err,
+            provider,
+            &request_id,
+            record,
+            stats,
+            started,
+            permit,
+            accounting,
+        );
     }
 
     // ----- upstream -----

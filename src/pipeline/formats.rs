@@ -91,6 +91,39 @@ pub const EDIT_TOOLS: [&str; 5] = [
     "str_replace_based_edit_tool",
 ];
 
+/// The tool calls of a conversation, by id, with the question that
+/// preceded each, and the file edits among them.
+#[derive(Default)]
+struct Calls {
+    by_id: HashMap<String, (ToolCall, Option<String>)>,
+    edits: Vec<(usize, String)>,
+}
+
+impl Calls {
+    /// Note an edit call (for the Read lifecycle).
+    fn note_edit(&mut self, call: &ToolCall) {
+        if EDIT_TOOLS.contains(&call.name.as_str()) {
+            if let Some(f) = &call.file_path {
+                self.edits.push((call.message, f.clone()));
+            }
+        }
+    }
+
+    /// Record a call made after the user question `query`.
+    fn add(&mut self, call: ToolCall, query: Option<String>) {
+        self.note_edit(&call);
+        self.by_id.insert(call.id.clone(), (call, query));
+    }
+
+    /// The call answered by a result with this id, and its question.
+    fn get(&self, id: &str) -> (Option<ToolCall>, Option<String>) {
+        match self.by_id.get(id) {
+            Some((c, q)) => (Some(c.clone()), q.clone()),
+            None => (None, None),
+        }
+    }
+}
+
 fn hash_parts(parts: &[&str]) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     for p in parts {
@@ -177,9 +210,7 @@ fn anthropic<'a>(body: &'a str, top: &Object<'a>) -> Option<Parsed<'a>> {
     let messages = js::array(top.get("messages")?)?;
     let first = messages.first().map_or("", |m| m.get());
     let session = hash_parts(&[top.get("system").map_or("", |s| s.get()), first]);
-    let mut calls: HashMap<String, ToolCall> = HashMap::new();
-    let mut query_of: HashMap<String, Option<String>> = HashMap::new();
-    let mut edits = Vec::new();
+    let mut calls = Calls::default();
     let mut last_user_text: Option<String> = None;
     let mut last_assistant = None;
     let mut blocks = Vec::new();
@@ -224,19 +255,11 @@ fn anthropic<'a>(body: &'a str, top: &Object<'a>) -> Option<Parsed<'a>> {
                         .get("input")
                         .and_then(|r| serde_json::from_str(r.get()).ok())
                         .unwrap_or_default();
-                    let call = call_from(id.clone(), name, &input, i);
-                    if EDIT_TOOLS.contains(&call.name.as_str()) {
-                        if let Some(f) = &call.file_path {
-                            edits.push((i, f.clone()));
-                        }
-                    }
-                    query_of.insert(id.clone(), last_user_text.clone());
-                    calls.insert(id, call);
+                    calls.add(call_from(id, name, &input, i), last_user_text.clone());
                 }
                 "tool_result" => {
                     let id = js::str_field(&b, "tool_use_id").unwrap_or_default();
-                    let call = calls.get(id.as_ref()).cloned();
-                    let query = query_of.get(id.as_ref()).cloned().flatten();
+                    let (call, query) = calls.get(&id);
                     let Some(c) = b.get("content") else { continue };
                     if js::is_string(c) {
                         push_block(&mut blocks, body, c, i, (call, &id), query);
@@ -267,7 +290,7 @@ fn anthropic<'a>(body: &'a str, top: &Object<'a>) -> Option<Parsed<'a>> {
         session,
         messages: messages.len(),
         new_from: last_assistant.map_or(0, |a| a + 1),
-        edits,
+        edits: calls.edits,
         user_texts,
     })
 }
@@ -285,9 +308,7 @@ fn openai_chat<'a>(body: &'a str, top: &Object<'a>) -> Option<Parsed<'a>> {
         }
     }
     let session = hash_parts(&head);
-    let mut calls: HashMap<String, ToolCall> = HashMap::new();
-    let mut query_of: HashMap<String, Option<String>> = HashMap::new();
-    let mut edits = Vec::new();
+    let mut calls = Calls::default();
     let mut last_user_text: Option<String> = None;
     let mut last_assistant = None;
     let mut blocks = Vec::new();
@@ -334,21 +355,13 @@ fn openai_chat<'a>(body: &'a str, top: &Object<'a>) -> Option<Parsed<'a>> {
                             .and_then(|f| js::str_field(f, "arguments"))
                             .and_then(|a| serde_json::from_str(&a).ok())
                             .unwrap_or_default();
-                        let call = call_from(id.clone(), name, &input, i);
-                        if EDIT_TOOLS.contains(&call.name.as_str()) {
-                            if let Some(f) = &call.file_path {
-                                edits.push((i, f.clone()));
-                            }
-                        }
-                        query_of.insert(id.clone(), last_user_text.clone());
-                        calls.insert(id, call);
+                        calls.add(call_from(id, name, &input, i), last_user_text.clone());
                     }
                 }
             }
             "tool" | "function" => {
                 let id = js::str_field(&msg, "tool_call_id").unwrap_or_default();
-                let call = calls.get(id.as_ref()).cloned();
-                let query = query_of.get(id.as_ref()).cloned().flatten();
+                let (call, query) = calls.get(&id);
                 let Some(c) = msg.get("content") else {
                     continue;
                 };
@@ -370,7 +383,7 @@ fn openai_chat<'a>(body: &'a str, top: &Object<'a>) -> Option<Parsed<'a>> {
         session,
         messages: messages.len(),
         new_from: last_assistant.map_or(0, |a| a + 1),
-        edits,
+        edits: calls.edits,
         user_texts,
     })
 }
@@ -383,9 +396,7 @@ fn responses<'a>(body: &'a str, top: &Object<'a>) -> Option<Parsed<'a>> {
         top.get("previous_response_id").map_or("", |s| s.get()),
         items.first().map_or("", |m| m.get()),
     ]);
-    let mut calls: HashMap<String, ToolCall> = HashMap::new();
-    let mut query_of: HashMap<String, Option<String>> = HashMap::new();
-    let mut edits = Vec::new();
+    let mut calls = Calls::default();
     let mut last_user_text: Option<String> = None;
     let mut last_assistant = None;
     let mut blocks = Vec::new();
@@ -405,19 +416,11 @@ fn responses<'a>(body: &'a str, top: &Object<'a>) -> Option<Parsed<'a>> {
                     .or_else(|| js::str_field(&o, "input"))
                     .and_then(|a| serde_json::from_str(&a).ok())
                     .unwrap_or_default();
-                let call = call_from(id.clone(), name, &input, i);
-                if EDIT_TOOLS.contains(&call.name.as_str()) {
-                    if let Some(f) = &call.file_path {
-                        edits.push((i, f.clone()));
-                    }
-                }
-                query_of.insert(id.clone(), last_user_text.clone());
-                calls.insert(id, call);
+                calls.add(call_from(id, name, &input, i), last_user_text.clone());
             }
             ("function_call_output" | "custom_tool_call_output", _) => {
                 let id = js::str_field(&o, "call_id").unwrap_or_default();
-                let call = calls.get(id.as_ref()).cloned();
-                let query = query_of.get(id.as_ref()).cloned().flatten();
+                let (call, query) = calls.get(&id);
                 let Some(out) = o.get("output") else { continue };
                 if js::is_string(out) {
                     push_block(&mut blocks, body, out, i, (call, &id), query);
@@ -459,7 +462,7 @@ fn responses<'a>(body: &'a str, top: &Object<'a>) -> Option<Parsed<'a>> {
         session,
         messages: items.len(),
         new_from: last_assistant.map_or(0, |a| a + 1),
-        edits,
+        edits: calls.edits,
         user_texts,
     })
 }
@@ -475,7 +478,7 @@ fn gemini<'a>(body: &'a str, top: &Object<'a>) -> Option<Parsed<'a>> {
     let mut last_user_text: Option<String> = None;
     let mut last_model = None;
     let mut pending: Vec<(String, ToolCall, Option<String>)> = Vec::new();
-    let mut edits = Vec::new();
+    let mut calls = Calls::default();
     let mut blocks = Vec::new();
     let mut user_texts: Vec<UserText<'a>> = Vec::new();
     for (i, c) in contents.iter().enumerate() {
@@ -507,11 +510,7 @@ fn gemini<'a>(body: &'a str, top: &Object<'a>) -> Option<Parsed<'a>> {
                     .and_then(|a| serde_json::from_str(a.get()).ok())
                     .unwrap_or_default();
                 let call = call_from(name.clone(), name.clone(), &args, i);
-                if EDIT_TOOLS.contains(&call.name.as_str()) {
-                    if let Some(f) = &call.file_path {
-                        edits.push((i, f.clone()));
-                    }
-                }
+                calls.note_edit(&call);
                 pending.push((name, call, last_user_text.clone()));
             }
             let resp_raw = po.get("functionResponse").or(po.get("function_response"));
@@ -543,7 +542,7 @@ fn gemini<'a>(body: &'a str, top: &Object<'a>) -> Option<Parsed<'a>> {
         session,
         messages: contents.len(),
         new_from: last_model.map_or(0, |a| a + 1),
-        edits,
+        edits: calls.edits,
         user_texts,
     })
 }
