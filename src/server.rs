@@ -56,8 +56,10 @@ pub struct Services {
     pub stats: Addr<StatsActor>,
     /// The statistics the request path records into (read via `stats`).
     pub stats_book: Arc<parking_lot::Mutex<crate::stats::Stats>>,
-    /// Spend without a reservation, booked by the budget actor on its tick.
-    pub charges: crate::actors::budget::Charges,
+    /// The spend ledger (reservations, settlements); flushed by BudgetActor.
+    pub ledger: crate::actors::budget::SharedLedger,
+    /// Per-client rate limits.
+    pub limiter: crate::actors::ingress::SharedLimiter,
     /// Originals of lossy drops (CCR).
     pub store: Arc<dyn crate::ccr::Store>,
     /// Mixed-turn retrieve calls waiting to be put back.
@@ -203,7 +205,7 @@ pub async fn run(
 
     let shared_config = Arc::new(ArcSwap::from_pointee(config.clone()));
     let gate = Arc::new(crate::admission::Gate::default());
-    let ingress = IngressActor::new(shared_config.clone(), gate.clone()).start();
+    let ingress = IngressActor::new(gate.clone()).start();
     let stats_book = Arc::new(parking_lot::Mutex::new(crate::stats::Stats::default()));
     let stats = StatsActor::new(stats_book.clone()).start();
     let db = if config.stateless {
@@ -232,8 +234,11 @@ pub async fn run(
         Arc::new(crate::budget::ledger::SystemClock),
         ledger_store,
     );
-    let charges: crate::actors::budget::Charges = Default::default();
-    let budget = BudgetActor::new(ledger, charges.clone()).start();
+    let ledger: crate::actors::budget::SharedLedger = Arc::new(parking_lot::Mutex::new(ledger));
+    let budget = BudgetActor::new(ledger.clone()).start();
+    let limiter: crate::actors::ingress::SharedLimiter = Arc::new(parking_lot::Mutex::new(
+        crate::ratelimit::RateLimiter::new(crate::ratelimit::Limits::new(config.rpm, config.tpm)),
+    ));
     let log = LogWriter::new(log_out).start();
     let store: Arc<dyn crate::ccr::Store> = match &db {
         Some(db) => Arc::new(
@@ -261,7 +266,8 @@ pub async fn run(
         log: log.clone(),
         stats,
         stats_book,
-        charges,
+        ledger,
+        limiter,
         store,
         pending,
         cache: Arc::new(crate::cache::Cache::new(

@@ -7,7 +7,7 @@
 //! cargo run --release --example overhead [-- --quick] [--json] [--headroomd PATH] [-- FLAGS]
 //! ```
 //!
-//! `--quick` takes ~25 s instead of ~1 min; `--json` adds a one-line JSON
+//! `--quick` takes ~40 s instead of ~2 min; `--json` adds a one-line JSON
 //! summary; `--headroomd PATH` measures another build and anything after a
 //! second `--` is passed to headroomd (A/B comparisons, e.g.
 //! `-- --quick -- --stateless`).
@@ -27,12 +27,16 @@
 //! - the same paced at a fixed rate below saturation (latency under load);
 //! - one connection (unloaded latency);
 //! - `"stream": true` on one connection: time to the first SSE byte;
+//! - budget, rate limits and the response cache on vs off at 16
+//!   connections and at one, with a second headroomd that has them on
+//!   ([`features`]);
 //!
 //! then headroomd's RSS (idle, peak, after load) and cold start (until the
 //! port accepts; until `/health` says ready). Targets are printed with
 //! PASS/FAIL, then a markdown table for the README.
 
 mod client;
+mod features;
 mod procs;
 
 use std::net::SocketAddr;
@@ -42,8 +46,9 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use client::{phase, request_bytes, Load, Samples, BODY_BYTES};
-use procs::{Pids, DAEMON, LOADGEN, MOCK, OTHER};
+use client::{phase, request, Load, Samples, BODY_BYTES};
+use features::Compare;
+use procs::{Pids, DAEMON, FEATURES_OFF, FEATURES_ON, LOADGEN, MOCK, OTHER};
 
 pub type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
@@ -96,6 +101,10 @@ struct Plan {
     sequential: Duration,
     sse: Duration,
     starts: usize,
+    /// Features off/on: rounds of direct, off, direct, on.
+    feature_rounds: usize,
+    feature_load: Duration,
+    feature_sequential: Duration,
 }
 
 impl Plan {
@@ -110,6 +119,9 @@ impl Plan {
             sequential: Duration::from_secs(2),
             sse: Duration::from_secs(2),
             starts: 5,
+            feature_rounds: 3,
+            feature_load: Duration::from_secs(3),
+            feature_sequential: Duration::from_secs(2),
         }
     }
 
@@ -124,6 +136,9 @@ impl Plan {
             sequential: Duration::from_millis(750),
             sse: Duration::from_millis(750),
             starts: 3,
+            feature_rounds: 2,
+            feature_load: Duration::from_secs(1),
+            feature_sequential: Duration::from_millis(600),
         }
     }
 }
@@ -210,7 +225,7 @@ fn mb(kb: u64) -> f64 {
 fn run(plan: &Plan, opts: &Opts) -> Res<()> {
     let release = procs::release_dir()?;
     let mock_bin = procs::binary(release.join("examples").join("mock_upstream"))?;
-    let daemon = procs::Daemon {
+    let bin = procs::Daemon {
         bin: procs::binary(
             opts.daemon
                 .clone()
@@ -223,10 +238,10 @@ fn run(plan: &Plan, opts: &Opts) -> Res<()> {
 
     let (mut mock, mock_addr) = procs::spawn_mock(&mock_bin)?;
     println!(
-        "headroomd overhead: {cpus} CPU(s) shared by mock_upstream (1 worker), headroomd ({}; defaults + --no-rate-limit --no-cache{}{}) and this load generator (1 thread)",
-        daemon.bin.display(),
-        if daemon.extra.is_empty() { "" } else { " " },
-        daemon.extra.join(" ")
+        "headroomd overhead: {cpus} CPU(s) shared by mock_upstream (1 worker), headroomd ({}; defaults + --no-rate-limit --no-cache{}{}; a second one with the features on for the last comparison) and this load generator (1 thread)",
+        bin.bin.display(),
+        if bin.extra.is_empty() { "" } else { " " },
+        bin.extra.join(" ")
     );
     println!(
         "load average before the run: {loadavg:.2}{}\n",
@@ -240,7 +255,7 @@ fn run(plan: &Plan, opts: &Opts) -> Res<()> {
     // ----- cold starts -----
     let mut starts = Vec::new();
     for n in 0..plan.starts {
-        starts.push(procs::startup_once(&daemon, mock_addr, n)?);
+        starts.push(procs::startup_once(&bin, mock_addr, n)?);
     }
     let ready_runs: Vec<f64> = starts.iter().map(|s| s.ready.as_secs_f64() * 1e3).collect();
     let accept_med = median(
@@ -260,22 +275,23 @@ fn run(plan: &Plan, opts: &Opts) -> Res<()> {
 
     // ----- the daemon under test -----
     let dir = procs::state_dir("bench");
-    let (mut daemon, rx) = procs::spawn_headroomd(&daemon, mock_addr, 0, &dir)?;
-    let line = rx
-        .recv_timeout(Duration::from_secs(10))
-        .map_err(|_| format!("headroomd did not log its address:\n{}", daemon.tail()))?;
-    let proxy_addr = procs::addr_after(&line, "listening on http://")
-        .ok_or_else(|| format!("cannot parse the address in {line:?}"))?;
-    procs::wait_ready(proxy_addr, &mut daemon, Duration::from_secs(15))?;
+    let (mut daemon, proxy_addr) = procs::start_headroomd(&bin, mock_addr, &dir, FEATURES_OFF)?;
     std::thread::sleep(Duration::from_millis(300));
     let rss_idle = procs::status_kb(daemon.pid(), "VmRSS:").unwrap_or(0);
+    // The second daemon, for the features comparison only.
+    let on_dir = procs::state_dir("features");
+    let (mut on_daemon, on_addr) = procs::start_headroomd(&bin, mock_addr, &on_dir, FEATURES_ON)?;
     println!(
-        "headroomd at {proxy_addr}: idle RSS {:.1} MB\n",
+        "headroomd at {proxy_addr}: idle RSS {:.1} MB; with the features on at {on_addr}\n",
         mb(rss_idle)
     );
     let pids = Pids {
         mock: mock.pid(),
         daemon: daemon.pid(),
+    };
+    let on_pids = Pids {
+        daemon: on_daemon.pid(),
+        ..pids
     };
 
     let c = plan.concurrency;
@@ -305,32 +321,72 @@ fn run(plan: &Plan, opts: &Opts) -> Res<()> {
             true,
         ),
     ];
+    let mut compares = [
+        Compare::new(
+            "features_load",
+            format!("c={c} keep-alive connections, closed loop"),
+            Load {
+                conns: c,
+                rate: None,
+                dur: plan.feature_load,
+            },
+        ),
+        Compare::new(
+            "features_sequential",
+            "1 connection".to_string(),
+            Load {
+                conns: 1,
+                rate: None,
+                dur: plan.feature_sequential,
+            },
+        ),
+    ];
+    let daemons = features::Daemons {
+        off: proxy_addr,
+        on: on_addr,
+        off_pids: pids,
+        on_pids,
+    };
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let measured = rt.block_on(measure_all(
-        plan,
-        &mut measures,
-        mock_addr,
-        proxy_addr,
-        pids,
-    ));
+    let measured = rt.block_on(async {
+        measure_all(plan, &mut measures, mock_addr, proxy_addr, pids).await?;
+        let warm = Load {
+            conns: c,
+            rate: None,
+            dur: plan.warmup,
+        };
+        features::measure(
+            &mut compares,
+            plan.feature_rounds,
+            warm,
+            mock_addr,
+            &daemons,
+        )
+        .await
+    });
     drop(rt);
     if let Err(e) = measured {
         daemon.check_alive()?;
+        on_daemon.check_alive()?;
         return Err(e);
     }
     std::thread::sleep(Duration::from_millis(200));
     let rss_after = procs::status_kb(daemon.pid(), "VmRSS:").unwrap_or(0);
     let rss_peak = procs::status_kb(daemon.pid(), "VmHWM:").unwrap_or(0);
+    let on_state = on_state(on_addr, on_daemon.pid(), &compares);
     daemon.stop();
+    on_daemon.stop();
     mock.stop();
     let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&on_dir);
 
     // ----- report -----
     for m in &measures {
         print_measure(m);
     }
+    features::print(&compares, &on_state);
     let (ld, lp) = measures[0].all();
     println!(
         "headroomd RSS: idle {:.1} MB, peak {:.1} MB, after load {:.1} MB",
@@ -349,7 +405,7 @@ fn run(plan: &Plan, opts: &Opts) -> Res<()> {
 
     let added50 = measures[0].added(0.5);
     let added99 = measures[0].added(0.99);
-    let targets = [
+    let targets = vec![
         Target {
             what: "added p50 latency, c=16",
             limit: "≤ 0.3 ms",
@@ -380,6 +436,18 @@ fn run(plan: &Plan, opts: &Opts) -> Res<()> {
             value: format!("{ready_med:.0} ms"),
             pass: ready_med <= 300.0,
         },
+        Target {
+            what: "features on vs off, p50, c=16",
+            limit: "< 5 %",
+            value: features::pct(compares[0].increase()),
+            pass: compares[0].pass(),
+        },
+        Target {
+            what: "features on vs off, p50, 1 conn",
+            limit: "< 5 %",
+            value: features::pct(compares[1].increase()),
+            pass: compares[1].pass(),
+        },
     ];
     println!("targets");
     for t in &targets {
@@ -399,15 +467,18 @@ fn run(plan: &Plan, opts: &Opts) -> Res<()> {
     );
     let mut errors = 0;
     let mut first = None;
-    let everything = Samples::merge(
+    let all_samples = || {
         measures
             .iter()
-            .flat_map(|m| m.direct.iter().chain(&m.proxy)),
-    );
-    for s in measures
-        .iter()
-        .flat_map(|m| m.direct.iter().chain(&m.proxy))
-    {
+            .flat_map(|m| m.direct.iter().chain(&m.proxy))
+            .chain(
+                compares
+                    .iter()
+                    .flat_map(|c| c.direct.iter().chain(&c.off).chain(&c.on)),
+            )
+    };
+    let everything = Samples::merge(all_samples());
+    for s in all_samples() {
         errors += s.errors;
         first = first.or_else(|| s.first_error.clone());
     }
@@ -436,10 +507,31 @@ fn run(plan: &Plan, opts: &Opts) -> Res<()> {
         n: plan.starts,
     };
     print_markdown(cpus, plan, &measures, &targets, &memory, &startup);
+    features::print_markdown(&compares);
     if opts.json {
-        print_json(cpus, loadavg, plan, &measures, &targets, &memory, &startup);
+        let mut summary = summary_json(cpus, loadavg, plan, &measures, &targets, &memory, &startup);
+        summary["features"] = features::json(&compares);
+        println!("\n{summary}");
     }
     Ok(())
+}
+
+/// What the daemon with the features on ended with: its `/stats` cache
+/// and cost counters, and its peak RSS (the cache fills up).
+fn on_state(addr: SocketAddr, pid: u32, compares: &[Compare]) -> String {
+    let sent: usize = compares
+        .iter()
+        .flat_map(|c| &c.on)
+        .map(|s| s.total.len())
+        .sum();
+    let peak = mb(procs::status_kb(pid, "VmHWM:").unwrap_or(0));
+    match procs::get_json(addr, "/stats") {
+        Some(s) => format!(
+            "the daemon with the features on: cache {} misses and {} hits (measured phases sent {sent} requests, plus the warm-up); ${:.4} spent against the budget; peak RSS {peak:.1} MB",
+            s["cache"]["misses"], s["cache"]["hits"], s["cost_usd"].as_f64().unwrap_or(f64::NAN)
+        ),
+        None => format!("the daemon with the features on: /stats unavailable; peak RSS {peak:.1} MB"),
+    }
 }
 
 /// Every measurement's phases, direct then proxy, round after round.
@@ -450,7 +542,7 @@ async fn measure_all(
     proxy: SocketAddr,
     pids: Pids,
 ) -> Res<()> {
-    let request = |addr, stream| Arc::new(request_bytes(addr, stream));
+    let request = |addr, stream| Arc::new(request(addr, stream, false));
     let warm = Load {
         conns: plan.concurrency,
         rate: None,
@@ -471,8 +563,8 @@ async fn measure_all(
     Ok(())
 }
 
-fn print_measure(m: &Measure) {
-    println!("{}", m.title);
+/// The column heads of [`print_row`].
+pub fn print_header() {
     println!(
         "  {:<10} {:>8} {:>9} {:>9} {:>9} {:>9}   CPU %: {:>7} {:>5} {:>9} {:>6}",
         "phase",
@@ -486,35 +578,43 @@ fn print_measure(m: &Measure) {
         "headroomd",
         "other"
     );
-    let row = |name: String, s: &Samples| {
-        let q = |q| s.q(q, m.stream);
-        println!(
-            "  {:<10} {:>8} {:>9.0} {:>9.3} {:>9.3} {:>9.3}          {:>7.0} {:>5.0} {:>9.0} {:>6.0}{}",
-            name,
-            s.total.len(),
-            s.rps(),
-            q(0.5),
-            q(0.99),
-            q(0.999),
-            s.cpu_pct(LOADGEN),
-            s.cpu_pct(MOCK),
-            s.cpu_pct(DAEMON),
-            s.cpu_pct(OTHER),
-            if s.errors > 0 {
-                format!("  ({} errors)", s.errors)
-            } else {
-                String::new()
-            }
-        );
-    };
+}
+
+/// One phase (or merged phases): latencies from the totals, or from the
+/// first-byte times.
+pub fn print_row(name: &str, s: &Samples, first_byte: bool) {
+    let q = |q| s.q(q, first_byte);
+    println!(
+        "  {:<10} {:>8} {:>9.0} {:>9.3} {:>9.3} {:>9.3}          {:>7.0} {:>5.0} {:>9.0} {:>6.0}{}",
+        name,
+        s.total.len(),
+        s.rps(),
+        q(0.5),
+        q(0.99),
+        q(0.999),
+        s.cpu_pct(LOADGEN),
+        s.cpu_pct(MOCK),
+        s.cpu_pct(DAEMON),
+        s.cpu_pct(OTHER),
+        if s.errors > 0 {
+            format!("  ({} errors)", s.errors)
+        } else {
+            String::new()
+        }
+    );
+}
+
+fn print_measure(m: &Measure) {
+    println!("{}", m.title);
+    print_header();
     for (i, (d, p)) in m.direct.iter().zip(&m.proxy).enumerate() {
         // Each phase's own samples are sorted by `phase`.
-        row(format!("direct #{}", i + 1), d);
-        row(format!("proxy  #{}", i + 1), p);
+        print_row(&format!("direct #{}", i + 1), d, m.stream);
+        print_row(&format!("proxy  #{}", i + 1), p, m.stream);
     }
     let (d, p) = m.all();
-    row("direct all".into(), &d);
-    row("proxy  all".into(), &p);
+    print_row("direct all", &d, m.stream);
+    print_row("proxy  all", &p, m.stream);
     println!(
         "  added (proxy − direct): p50 {:+.3} ms, p99 {:+.3} ms, p99.9 {:+.3} ms\n",
         m.added(0.5),
@@ -618,7 +718,7 @@ fn print_markdown(
     );
 }
 
-fn print_json(
+fn summary_json(
     cpus: usize,
     loadavg: f64,
     plan: &Plan,
@@ -626,7 +726,7 @@ fn print_json(
     targets: &[Target],
     memory: &Memory,
     startup: &Startup,
-) {
+) -> serde_json::Value {
     let side = |s: &Samples, first_byte: bool| {
         json!({
             "requests": s.total.len(), "rps": s.rps(), "errors": s.errors,
@@ -656,5 +756,5 @@ fn print_json(
             "added_p50_ms": m.added(0.5), "added_p99_ms": m.added(0.99),
         });
     }
-    println!("\n{summary}");
+    summary
 }

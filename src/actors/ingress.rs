@@ -1,36 +1,47 @@
-//! IngressActor: the per-client rate limits, and the ingress counters.
-//! Receives `RateCheck` once a request's token estimate is known and
-//! `RateCorrect` with its actual usage; answers `GetIngress` for health
-//! and status. The inbound token and the concurrency cap are checked by
-//! the lock-free `admission::Gate` on the HTTP worker itself (an exact
-//! atomic count; a message round trip per request cost more than the
-//! check). Logic lives in `ratelimit::RateLimiter`.
+//! IngressActor: answers `GetIngress` (requests in flight, admitted,
+//! refused, clients tracked by the rate limiter) for health and status.
+//!
+//! Admission itself runs on the HTTP worker: the inbound token and the
+//! concurrency cap through the lock-free `admission::Gate` (an exact atomic
+//! count), the per-client rate limits through the shared
+//! `ratelimit::RateLimiter` (a short mutex section). A message round trip
+//! to this actor's thread per request cost more than the checks.
 
 use std::sync::Arc;
 
 use actix::{Actor, Context, Handler};
-use arc_swap::ArcSwap;
 
-use super::messages::{GetIngress, IngressSnapshot, RateCheck, RateCorrect};
+use super::messages::{GetIngress, IngressSnapshot};
 use crate::admission::Gate;
 use crate::config::Config;
-use crate::ratelimit::{Grant, Limited, Limits, RateLimiter};
+use crate::ratelimit::{Limits, RateLimiter};
+
+/// The rate limiter shared by the HTTP workers.
+pub type SharedLimiter = Arc<parking_lot::Mutex<RateLimiter>>;
+
+/// Check `key` against the configured limits (updated from the live
+/// config), charging `tokens` on success.
+pub fn rate_check(
+    limiter: &SharedLimiter,
+    config: &Config,
+    key: &str,
+    tokens: u64,
+) -> Result<crate::ratelimit::Grant, crate::ratelimit::Limited> {
+    let limits = Limits::new(config.rpm, config.tpm);
+    let mut l = limiter.lock();
+    if l.limits() != limits {
+        l.set_limits(limits);
+    }
+    l.check(key, std::time::Instant::now(), tokens)
+}
 
 pub struct IngressActor {
-    config: Arc<ArcSwap<Config>>,
     gate: Arc<Gate>,
-    limiter: RateLimiter,
 }
 
 impl IngressActor {
-    pub fn new(config: Arc<ArcSwap<Config>>, gate: Arc<Gate>) -> IngressActor {
-        let c = config.load();
-        let limiter = RateLimiter::new(Limits::new(c.rpm, c.tpm));
-        IngressActor {
-            config,
-            gate,
-            limiter,
-        }
+    pub fn new(gate: Arc<Gate>) -> IngressActor {
+        IngressActor { gate }
     }
 }
 
@@ -51,28 +62,5 @@ impl Handler<GetIngress> for IngressActor {
             admitted: self.gate.admitted(),
             refused: self.gate.refused(),
         })
-    }
-}
-
-impl Handler<RateCheck> for IngressActor {
-    type Result = Result<Grant, Limited>;
-
-    fn handle(&mut self, msg: RateCheck, _: &mut Self::Context) -> Self::Result {
-        let config = self.config.load();
-        let limits = Limits::new(config.rpm, config.tpm);
-        if self.limiter.limits() != limits {
-            self.limiter.set_limits(limits);
-        }
-        self.limiter
-            .check(&msg.key, std::time::Instant::now(), msg.tokens)
-    }
-}
-
-impl Handler<RateCorrect> for IngressActor {
-    type Result = ();
-
-    fn handle(&mut self, msg: RateCorrect, _: &mut Self::Context) {
-        self.limiter
-            .correct(&msg.grant, msg.actual_tokens, std::time::Instant::now());
     }
 }

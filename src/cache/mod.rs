@@ -204,18 +204,9 @@ impl Cache {
         let mut g = self.inner.lock();
         let inner = &mut *g;
         inner.remove(&k);
-        // Expired entries first, then the least recently used.
-        if inner.bytes + size > self.max_bytes {
-            let expired: Vec<Key> = inner
-                .map
-                .iter()
-                .filter(|(_, e)| e.expires <= now)
-                .map(|(k, _)| *k)
-                .collect();
-            for k in &expired {
-                inner.remove(k);
-            }
-        }
+        // The least recently used go first (expired entries are dropped when
+        // looked up, or age out of the recency order like any other): never
+        // a scan of the whole cache under the lock.
         while inner.bytes + size > self.max_bytes {
             let Some((_, oldest)) = inner.order.pop_first() else {
                 break;

@@ -23,7 +23,7 @@ use sha2::{Digest, Sha256};
 use super::tap::{Accounting, Settlement, Tap};
 use super::upstream::{self, Outbound, SendFailure};
 use super::{errors, next_request_id, resolve};
-use crate::actors::messages::{Compress, RateCheck, Reserve};
+use crate::actors::messages::Compress;
 use crate::admission::Permit;
 use crate::budget::{self, include_usage, include_usage::UsageChunkFilter, usage::SseUsage};
 use crate::cache;
@@ -297,27 +297,27 @@ pub async fn proxy(
     // A refused request gives back what it was charged (at settlement).
     let mut refusal = None;
     if config.rate_limit {
-        let check = RateCheck {
-            key: key.clone(),
-            tokens: accounting.estimate_tokens,
-        };
-        match services.ingress.send(check).await {
-            Ok(Ok(grant)) => accounting.grant = Some(grant),
-            Ok(Err(limited)) => refusal = Some(Error::RateLimited(limited)),
-            Err(e) => tracing::warn!(error = %e, "rate limiter unavailable; request admitted"),
+        match crate::actors::ingress::rate_check(
+            &services.limiter,
+            &config,
+            &key,
+            accounting.estimate_tokens,
+        ) {
+            Ok(grant) => accounting.grant = Some(grant),
+            Err(limited) => refusal = Some(Error::RateLimited(limited)),
         }
     }
-    // With a cap, hold the estimate before forwarding (atomic in the budget
-    // actor); without one, spend is only recorded at settlement.
+    // With a cap, hold the estimate before forwarding (checked and taken in
+    // one critical section of the ledger, so concurrent requests cannot
+    // overspend); without one, spend is only recorded at settlement.
     if refusal.is_none() && checked && config.budget.is_some() {
-        let reserve = Reserve {
-            model: accounting.model.clone(),
-            estimate_usd: accounting.estimate.usd,
-        };
-        match services.budget.send(reserve).await {
-            Ok(Ok(id)) => accounting.reservation = Some(id),
-            Ok(Err(denied)) => refusal = Some(Error::Budget(denied)),
-            Err(e) => refusal = Some(Error::Internal(format!("budget ledger unavailable: {e}"))),
+        match services
+            .ledger
+            .lock()
+            .reserve(&accounting.model, accounting.estimate.usd)
+        {
+            Ok(id) => accounting.reservation = Some(id),
+            Err(denied) => refusal = Some(Error::Budget(denied)),
         }
     }
     if let Some(err) = refusal {

@@ -21,7 +21,7 @@ use bytes::{Bytes, BytesMut};
 use futures_util::Stream;
 use tokio::time::Sleep;
 
-use crate::actors::messages::{RateCorrect, Record, ReleaseReservation, Settle};
+use crate::actors::messages::Record;
 use crate::admission::Permit;
 use crate::budget::include_usage::UsageChunkFilter;
 use crate::budget::prices::{self, Cost};
@@ -148,27 +148,23 @@ impl Settlement {
             }
             _ => Cost::default(),
         };
-        match a.reservation.take() {
-            Some(id) if cost.usd > 0.0 => self.services.budget.do_send(Settle {
-                id,
-                cost_usd: cost.usd,
-            }),
-            Some(id) => self.services.budget.do_send(ReleaseReservation { id }),
-            None if cost.usd > 0.0 => self
-                .services
-                .charges
-                .lock()
-                .push((a.model.clone(), cost.usd)),
-            None => {}
+        {
+            let mut ledger = self.services.ledger.lock();
+            match a.reservation.take() {
+                Some(id) if cost.usd > 0.0 => ledger.settle(id, cost.usd),
+                Some(id) => ledger.release(id),
+                None if cost.usd > 0.0 => ledger.charge(&a.model, cost.usd),
+                None => {}
+            }
         }
         if let Some(grant) = a.grant.take() {
             let actual = reported.map_or(if cost.usd > 0.0 { a.estimate_tokens } else { 0 }, |u| {
                 u.total()
             });
-            self.services.ingress.do_send(RateCorrect {
-                grant,
-                actual_tokens: actual,
-            });
+            self.services
+                .limiter
+                .lock()
+                .correct(&grant, actual, Instant::now());
         }
         if let (Some(key), Some(body), Some(format)) =
             (a.cache_key.take(), a.copy.as_ref(), a.format)
