@@ -12,13 +12,21 @@
 //! for parsing and kept on every output line. Lossless mode returns `None`
 //! (an outline is lossy by nature); so does input that mostly fails to
 //! parse. `diff_patch.rs` also outlines long runs of added code here.
+//!
+//! Speed: the bodies the outline folds whole anyway are emptied before
+//! parsing (`code_skim`, `code_skim_py`), so tree-sitter sees only the
+//! skeleton of the file (same rows and columns, same outline, 2-3 times
+//! faster); parsers are reused per thread and language.
 
+use std::borrow::Cow;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 
 use tree_sitter::{Language, ParseOptions, Parser};
 
 use super::code_detect::{code_score, guess_lang, plausible, refine, strip_numbers};
-use super::code_outline::{self, Fate, Region, Spec, SHORT_BODY};
+use super::code_outline::{self, Fate, Region, Spec, BIG_BODY, SHORT_BODY};
+use super::code_skim::{self, Fill, Skip};
 use super::{marker, text, Input, Options, Output};
 
 /// Files larger than this are not parsed (bounded time; fail open).
@@ -198,10 +206,10 @@ fn parse_and_render(
     marker_prefix: &str,
 ) -> Option<(String, usize)> {
     let code = rows.join("\n");
-    let tree = parse_bounded(lang, &code)?;
+    let (tree, source) = parse_bounded(lang, &code)?;
     let plan = code_outline::plan(
         tree.root_node(),
-        &code,
+        &source,
         rows,
         lang.spec(),
         terms,
@@ -279,12 +287,129 @@ fn parse_and_render(
 const PARSE_CALLS_PER_KIB: usize = 64;
 const PARSE_CALLS_BASE: usize = 256;
 
+thread_local! {
+    /// One parser per thread and language, reused: building one and
+    /// loading its grammar costs more than parsing a small file.
+    static PARSERS: RefCell<[Option<Parser>; 9]> = const { RefCell::new([const { None }; 9]) };
+    /// Body skimming on (the default); see [`set_skimming`].
+    static SKIMMING: Cell<bool> = const { Cell::new(true) };
+}
+
+/// Turn body skimming off (or back on) for the calling thread. For tests
+/// and benchmarks only: the outline is meant to be the same either way,
+/// skimming only makes it faster.
+#[doc(hidden)]
+pub fn set_skimming(on: bool) {
+    SKIMMING.set(on);
+}
+
 /// Parse `code` as `lang`, giving up (`None`) when tree-sitter's error
 /// recovery runs away; the budget is a count of work, so the result is
-/// still a pure function of the input.
-fn parse_bounded(lang: Lang, code: &str) -> Option<tree_sitter::Tree> {
-    let mut parser = Parser::new();
-    parser.set_language(&lang.language()).ok()?;
+/// still a pure function of the input. Function bodies that the outline
+/// folds whole are emptied first (`code_skim`, [`skeleton`]): the skeleton
+/// parses several times faster and has the same rows and columns outside
+/// the bodies. A skeleton with a syntax error at the edge of an emptied
+/// body (a wrong guess of the skimmer) is parsed again in full; errors
+/// elsewhere (macros, a truncated file) are the code's own. Returns the
+/// tree and the text it was parsed from (node byte ranges index that text).
+fn parse_bounded(lang: Lang, code: &str) -> Option<(tree_sitter::Tree, Cow<'_, str>)> {
+    PARSERS.with(|cell| {
+        let mut parsers = cell.borrow_mut();
+        let slot = &mut parsers[lang as usize];
+        if slot.is_none() {
+            let mut parser = Parser::new();
+            parser.set_language(&lang.language()).ok()?;
+            *slot = Some(parser);
+        }
+        let parser = slot.as_mut()?;
+        let skims = if SKIMMING.get() {
+            code_skim::skims(lang, code, BIG_BODY)
+        } else {
+            Vec::new()
+        };
+        if !skims.is_empty() {
+            let bare = skeleton(code, &skims);
+            if let Some(tree) = run_parser(parser, &bare) {
+                if !errors_at_edges(tree.root_node(), &skims) {
+                    return Some((tree, Cow::Owned(bare)));
+                }
+            }
+        }
+        run_parser(parser, code).map(|t| (t, Cow::Borrowed(code)))
+    })
+}
+
+/// True when a syntax error of the skeleton touches an emptied body: its
+/// range reaches from outside a body's braces to inside them, or it lies
+/// right at one of them. Only subtrees that contain errors are visited.
+fn errors_at_edges(root: tree_sitter::Node<'_>, skims: &[Skip]) -> bool {
+    if !root.has_error() {
+        return false;
+    }
+    let mut todo = vec![root];
+    while let Some(n) = todo.pop() {
+        if n.is_error() || n.is_missing() {
+            // Rows and columns are the same in the skeleton and the code
+            // (bytes are not); one column of slack around each brace.
+            let point = |p: tree_sitter::Point| (p.row, p.column);
+            let (a, b) = (point(n.start_position()), point(n.end_position()));
+            let near = |s: &Skip| {
+                (s.start.row, s.start.col.saturating_sub(1)) <= b && a <= (s.end.row, s.end.col + 1)
+            };
+            // Skims are sorted: the first one that does not end before `a`.
+            let k = skims.partition_point(|s| (s.end.row, s.end.col + 1) < a);
+            if skims.get(k).is_some_and(near) {
+                return true;
+            }
+            continue;
+        }
+        let mut cursor = n.walk();
+        todo.extend(n.children(&mut cursor).filter(|c| c.has_error()));
+    }
+    false
+}
+
+/// `code` with the insides of the skimmed bodies replaced by stand-ins
+/// that keep every row, and every column outside the bodies, where it was:
+/// line breaks plus blanks up to the closing `}`, or for Python `pass`
+/// (`""` for a docstring) at the body's first and last rows.
+fn skeleton(code: &str, skims: &[Skip]) -> String {
+    let mut out = String::with_capacity(code.len() / 2);
+    let mut from = 0;
+    for s in skims {
+        out.push_str(code.get(from..s.start.byte).unwrap_or(""));
+        let rows = s.end.row - s.start.row;
+        match s.fill {
+            Fill::Blank => {
+                out.extend(std::iter::repeat_n('\n', rows));
+                let blanks = if rows > 0 {
+                    s.end.col
+                } else {
+                    s.end.byte - s.start.byte
+                };
+                out.extend(std::iter::repeat_n(' ', blanks));
+            }
+            Fill::Python { doc } => {
+                out.push_str(if doc { "\"\"" } else { "pass" });
+                out.extend(std::iter::repeat_n('\n', rows));
+                if rows > 0 {
+                    // The body's own indentation (tabs stay tabs).
+                    let line = s.start.byte - s.start.col;
+                    out.push_str(code.get(line..s.start.byte).unwrap_or(""));
+                    out.push_str("pass");
+                }
+            }
+        }
+        from = s.end.byte;
+    }
+    out.push_str(code.get(from..).unwrap_or(""));
+    out
+}
+
+/// One bounded parse.
+fn run_parser(parser: &mut Parser, code: &str) -> Option<tree_sitter::Tree> {
+    // A cancelled parse would otherwise resume on the next call.
+    parser.reset();
     let budget = PARSE_CALLS_BASE + code.len() / 1024 * PARSE_CALLS_PER_KIB;
     let mut calls = 0usize;
     let mut progress = |_: &tree_sitter::ParseState| {
@@ -517,6 +642,28 @@ mod tests {
             "{}",
             out.text
         );
+    }
+
+    #[test]
+    fn skimming_bodies_changes_nothing_but_speed() {
+        let body: String = (0..10).map(|i| format!("    x = x + {i};\n")).collect();
+        let samples = [
+            (rust_sample(), "a.rs"),
+            (format!("package main\n\nfunc Run(x int) int {{\n{body}    return x\n}}\n\nfunc (t *T) M() {{\n{body}}}\n"), "main.go"),
+            (format!("import x from 'x';\nexport function run(x) {{\n{body}  return x;\n}}\nclass A {{\n  m(x) {{\n{body}  }}\n}}\nif (x) {{\n  f = () => {{\n{body}  }}\n}}\n"), "a.js"),
+            (format!("export const f = (x: number): number => {{\n{body}  return x;\n}};\nfor (const {{ a, b }} of c) {{\n{body}}}\n"), "a.ts"),
+            (format!("public class A {{\n    public int run(int x) {{\n{body}        return x;\n    }}\n    Runnable r = new Runnable() {{\n        public void run() {{\n{body}        }}\n    }};\n}}\n"), "A.java"),
+            (format!("#include <stdio.h>\nint run(int x)\n{{\n{body}#ifdef X\n    return 1;\n#endif\n    return x;\n}}\n"), "a.c"),
+            (format!("namespace n {{\nclass K {{\n public:\n  int run(int x) const {{\n{body}  }}\n}};\n}}\n"), "a.cpp"),
+        ];
+        for (src, path) in &samples {
+            set_skimming(false);
+            let full = run(src, path);
+            set_skimming(true);
+            let skimmed = run(src, path);
+            assert!(full.is_some(), "{path}");
+            assert_eq!(skimmed, full, "{path}");
+        }
     }
 
     #[test]

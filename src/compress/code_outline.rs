@@ -19,8 +19,9 @@ pub(crate) const SHORT_BODY: usize = 6;
 /// Non-function items longer than this keep only their first and last rows.
 const LONG_ITEM: usize = 12;
 /// Function bodies longer than this that define functions of their own
-/// (JS module wrappers, test suites) are walked instead of elided.
-const BIG_BODY: usize = 80;
+/// (JS module wrappers, test suites) are walked instead of elided
+/// (`code_skim` keeps such bodies visible to the parser).
+pub(crate) const BIG_BODY: usize = 80;
 
 /// Node kinds that matter to the outline, per grammar.
 pub(crate) struct Spec {

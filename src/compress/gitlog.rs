@@ -1,12 +1,18 @@
 //! Git history parts of the diff compressor: commit headers and messages,
 //! `--stat` blocks and one-line logs (`--oneline`, `--graph`, custom
-//! `--format`). Called only by `diff.rs`, which owns the output [`Writer`].
+//! `--format`). Called only by `diff.rs`, which owns the output `Writer`.
 //!
 //! Every `commit <sha>` line and every subject line is emitted verbatim;
 //! what shrinks with the number of commits is the rest: author/date lines
-//! become `Author: Name, YYYY-MM-DD`, bodies keep a few lines (fewer as
-//! the log grows), stat lines lose their `+++---` bars, and long one-line
-//! logs keep their newest entries, the oldest few and query matches.
+//! (also `--format=fuller`'s committer lines) become `Author: Name,
+//! YYYY-MM-DD`, and in longer logs a commit by the same author on the same
+//! day as the one above leaves that line out; bodies keep a few lines
+//! (fewer as the log grows), stat lines lose their `+++---` bars and, on
+//! tight rungs, a cut file list is announced by its summary line alone;
+//! long one-line logs keep their newest entries, the oldest few and query
+//! matches.
+
+use std::cell::RefCell;
 
 use super::diff::{inline, Cut, Writer};
 
@@ -21,16 +27,22 @@ pub(crate) fn is_commit_line(l: &str) -> bool {
 
 /// How much of each commit a log of this size keeps.
 pub(crate) struct LogShape {
-    /// Many commits: author/date shortened, blank lines dropped.
+    /// Many commits: blank lines dropped, bodies cut without a marker.
     compact: bool,
     /// Non-blank body lines kept per commit (beyond the subject).
     body_budget: usize,
     /// `--stat` file lines kept per commit.
     stat_budget: usize,
+    /// Tight rungs: a cut `--stat` list is announced by its summary line
+    /// alone (`5 files, +14 -16`), not by a marker too.
+    terse_stats: bool,
+    /// The shortened author line of the previous commit: a commit by the
+    /// same author on the same day leaves it out (compact logs only).
+    last_author: RefCell<String>,
 }
 
 impl LogShape {
-    /// Shape for a log of `commits` commits; `tight` (0 to 2) shrinks
+    /// Shape for a log of `commits` commits; `tight` (0 to 3) shrinks
     /// bodies and file lists further when the output is still too big.
     pub(crate) fn new(commits: usize, tight: usize) -> Self {
         let commits = commits.max(1);
@@ -49,13 +61,16 @@ impl LogShape {
             body_budget: match tight {
                 0 => body_budget,
                 1 => body_budget / 2,
-                _ => body_budget.min(1) * usize::from(commits == 1),
+                // One commit (`git show`): its message says why; keep a line.
+                _ => usize::from(commits == 1),
             },
             stat_budget: match tight {
                 0 => stat_budget,
                 1 => (stat_budget / 2).max(2),
                 _ => 1,
             },
+            terse_stats: tight >= 2,
+            last_author: RefCell::new(String::new()),
         }
     }
 }
@@ -93,7 +108,7 @@ pub(crate) fn commit(lines: &[&str], start: usize, shape: &LogShape, w: &mut Wri
         i += 1;
     }
     let header = &lines[header_start..i];
-    if shape.compact && author.is_some() {
+    if author.is_some() {
         for h in header {
             if h.starts_with("Merge:") {
                 w.keep(h);
@@ -106,7 +121,12 @@ pub(crate) fn commit(lines: &[&str], start: usize, shape: &LogShape, w: &mut Wri
         } else {
             format!("Author: {name}, {when}")
         };
-        w.synth(&line);
+        let mut last = shape.last_author.borrow_mut();
+        // Same author, same day as the commit above: the line says nothing new.
+        if !(shape.compact && *last == line) {
+            w.synth(&line);
+        }
+        *last = line;
         let shortened: Vec<&str> = header
             .iter()
             .copied()
@@ -147,6 +167,9 @@ pub(crate) fn commit(lines: &[&str], start: usize, shape: &LogShape, w: &mut Wri
         && !lines[j].starts_with([' ', '\t'])
         && !is_commit_line(lines[j])
         && !lines[j].starts_with("diff ")
+        && !lines[j].starts_with("@@")
+        && !lines[j].starts_with("--- ")
+        && !lines[j].starts_with("+++ ")
     {
         j += 1;
     }
@@ -161,7 +184,7 @@ pub(crate) fn commit(lines: &[&str], start: usize, shape: &LogShape, w: &mut Wri
 fn name_list(names: &[&str], shape: &LogShape, w: &mut Writer<'_>) {
     let mut dropped: Vec<&str> = Vec::new();
     for (k, l) in names.iter().enumerate() {
-        if k < shape.stat_budget || w.matches(l) {
+        if k < shape.stat_budget || names.len() <= shape.stat_budget + 1 || w.matches(l) {
             w.keep(l);
         } else {
             dropped.push(l);
@@ -258,7 +281,12 @@ pub(crate) fn stat_line(l: &str) -> Option<(&str, &str)> {
     if !l.starts_with(' ') {
         return None;
     }
-    let (path, rest) = l.rsplit_once(" | ")?;
+    // Last ` | ` found with one byte search (this runs on every line).
+    let bar = memchr::memrchr(b'|', l.as_bytes())?;
+    let (path, rest) = (
+        l.get(..bar)?.strip_suffix(' ')?,
+        l.get(bar + 1..)?.strip_prefix(' ')?,
+    );
     let rest = rest.trim();
     if rest.starts_with("Bin") {
         return Some((path.trim_end(), rest));
@@ -297,21 +325,26 @@ pub(crate) fn stat_block(
         let Some((path, count)) = stat_line(l) else {
             continue;
         };
-        if k < shape.stat_budget || w.matches(path) {
+        // Dropping a single file saves nothing over the line that says so.
+        if k < shape.stat_budget || files.len() <= shape.stat_budget + 1 || w.matches(path) {
             w.synth(&format!("{path} | {count}"));
             w.drop_lines(&[l], Cut::Stats);
         } else {
             dropped.push(l);
         }
     }
+    let summary = j < lines.len() && is_stat_summary(lines[j]);
     if !dropped.is_empty() {
-        w.synth(&format!(
-            " {}",
-            inline(dropped.len(), files.len(), "files", None)
-        ));
+        // On tight rungs the summary line below already gives the count.
+        if !(shape.terse_stats && summary) {
+            w.synth(&format!(
+                " {}",
+                inline(dropped.len(), files.len(), "files", None)
+            ));
+        }
         w.drop_lines(&dropped, Cut::Stats);
     }
-    if j < lines.len() && is_stat_summary(lines[j]) {
+    if summary {
         // With every file listed, the per-file counts already say it.
         let redundant = shape.compact && dropped.is_empty();
         match short_summary(lines[j]).filter(|_| shape.compact) {
@@ -468,5 +501,92 @@ mod tests {
         ));
         assert!(!oneline_entry("hello world"));
         assert!(graph_only("|\\"));
+    }
+
+    fn compress_log(text: &str) -> String {
+        let input = super::super::Input {
+            text,
+            tool_name: Some("Bash"),
+            command: Some("git log"),
+            file_path: None,
+            query: None,
+            hash: "0123456789abcdef",
+        };
+        super::super::diff::compress(&input, &super::super::Options::default())
+            .expect("compressed")
+            .text
+    }
+
+    #[test]
+    fn repeated_author_and_day_is_said_once() {
+        let commits = [
+            ("Ada <a@x.org>", "Wed Apr 15 14:45:56 2026 +0800"),
+            ("Ada <a@x.org>", "Wed Apr 15 10:00:00 2026 +0800"),
+            ("Ada <a@x.org>", "Tue Apr 14 09:00:00 2026 +0800"),
+            ("Bob <b@x.org>", "Tue Apr 14 08:00:00 2026 +0800"),
+            ("Ada <a@x.org>", "Tue Apr 14 07:00:00 2026 +0800"),
+        ];
+        let mut s = String::new();
+        for (i, (who, when)) in commits.iter().enumerate() {
+            s.push_str(&format!(
+                "commit {i:040x}\nAuthor: {who}\nDate:   {when}\n\n    subject {i}\n\n"
+            ));
+        }
+        let t = compress_log(&s);
+        let authors: Vec<&str> = t.lines().filter(|l| l.starts_with("Author:")).collect();
+        assert_eq!(
+            authors,
+            [
+                "Author: Ada, 2026-04-15",
+                "Author: Ada, 2026-04-14",
+                "Author: Bob, 2026-04-14",
+                "Author: Ada, 2026-04-14"
+            ],
+            "{t}"
+        );
+        for i in 0..5 {
+            assert!(t.lines().any(|l| l == format!("commit {i:040x}")), "{t}");
+            assert!(t.lines().any(|l| l == format!("    subject {i}")), "{t}");
+        }
+    }
+
+    #[test]
+    fn single_commit_header_is_shortened() {
+        let s = "commit 5752d1e0fc15c101c0397a220b5cfcdcaffd7a8b\nAuthor: Ada Lovelace <ada@example.com>\nDate:   Mon Apr 13 21:02:32 2020 -0700\n\n    Fix the parser\n\n    It was broken.\n";
+        let t = compress_log(s);
+        assert!(
+            t.lines().any(|l| l == "Author: Ada Lovelace, 2020-04-13"),
+            "{t}"
+        );
+        assert!(t.lines().any(|l| l == "    Fix the parser"), "{t}");
+        assert!(t.lines().any(|l| l == "    It was broken."), "{t}");
+        assert!(!t.contains("ada@example.com"), "{t}");
+    }
+
+    #[test]
+    fn tight_stats_keep_summary_not_marker() {
+        let lines = [
+            " src/bin/cli.rs    |  8 ++++----",
+            " src/bin/server.rs |  2 +-",
+            " src/connection.rs |  2 +-",
+            " src/frame.rs      |  8 ++++----",
+            " src/parse.rs      | 10 ++++------",
+            " 5 files changed, 14 insertions(+), 16 deletions(-)",
+        ];
+        let render = |tight: usize| {
+            let terms: Vec<String> = Vec::new();
+            let mut w = Writer::new(&terms, 1024);
+            let shape = LogShape::new(40, tight);
+            let end = stat_block(&lines, 0, &shape, &mut w);
+            assert_eq!(end, lines.len());
+            (w.out, w.dropped)
+        };
+        let (loose, _) = render(0);
+        assert!(loose.contains(" src/bin/cli.rs | 8\n"), "{loose}");
+        assert!(loose.contains(" [2 of 5 files omitted]"), "{loose}");
+        assert!(loose.contains(" 5 files, +14 -16"), "{loose}");
+        let (tight, dropped) = render(2);
+        assert_eq!(tight, " src/bin/cli.rs | 8\n 5 files, +14 -16\n");
+        assert_eq!(dropped, 6);
     }
 }

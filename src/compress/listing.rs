@@ -9,11 +9,12 @@
 //! line of every rare entry (basename unique in the listing) and of every
 //! query match and group the rest per directory. Every name, count and
 //! summary survives. Lossy mode also drops the `ls -l` columns
-//! (permissions, owner, size, date) behind one marker, summarises names
-//! found in many directories (`mod.rs ×15`) in one marker, and folds long
-//! runs of numbered names (`0001.json … 0420.json`) into first two, last
-//! one and a marker. Tool error lines (`ls: cannot access …`) are always
-//! kept.
+//! (permissions, owner, size, date) behind one marker, summarises file
+//! names found in more than one directory below the top level (`mod.rs
+//! ×15`) in one marker (big listings only), and folds long runs of
+//! numbered names (`0001.json … 0420.json`) into first two, last one and a
+//! marker. Rare names (unique in the listing) are never summarised. Tool
+//! error lines (`ls: cannot access …`) are always kept.
 //! Output is a pure function of the input; unknown shapes return `None`.
 //!
 //! [`Kind::Listing`]: super::Kind::Listing
@@ -51,11 +52,6 @@ impl Hasher for Fnv {
 pub type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
 /// Hash set with [`Fnv`] hashing.
 pub type FastSet<K> = HashSet<K, BuildHasherDefault<Fnv>>;
-
-/// Listings with fewer entries keep every name.
-const COMMON_MIN_ITEMS: usize = 40;
-/// A name listed at least this often counts as common.
-const COMMON_MIN_COUNT: usize = 3;
 
 /// The shapes of listing this module understands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -525,36 +521,7 @@ pub fn compress(input: &Input<'_>, opts: &Options) -> Option<Output> {
     if listing.items.is_empty() {
         return None;
     }
-    let terms = text::query_terms(input.query);
-    let mut counts: FastMap<&str, usize> = FastMap::default();
-    for item in &listing.items {
-        *counts.entry(item.name).or_default() += 1;
-    }
-    let query: Vec<bool> = listing
-        .items
-        .iter()
-        .map(|i| !terms.is_empty() && text::matches_terms(&format!("{}/{}", i.dir, i.name), &terms))
-        .collect();
-    let rare: Vec<bool> = listing.items.iter().map(|i| counts[i.name] == 1).collect();
-    // Names repeated across many directories (`mod.rs`, `README.md`,
-    // `success.toml`) are summarised with counts in lossy mode, except in
-    // `ls -l` output, where names are all that is left of each line.
-    let summarise =
-        opts.lossy && listing.items.len() >= COMMON_MIN_ITEMS;
-    let common: Vec<bool> = listing
-        .items
-        .iter()
-        .zip(&query)
-        .map(|(i, q)| summarise && !q && !i.is_dir && counts[i.name] >= COMMON_MIN_COUNT)
-        .collect();
-    let plan = Plan {
-        lossy: opts.lossy,
-        hash: input.hash,
-        markers: opts.markers,
-        query,
-        rare,
-        common,
-    };
+    let plan = Plan::new(&listing, input, opts);
     let (out, lossy) = render(&listing, &plan)?;
     if out.len() >= input.text.len() {
         return None;
@@ -747,16 +714,25 @@ mod tests {
             &Options::default(),
         )
         .expect("smaller");
+        // Rare entries keep their line (the count's padding goes), the
+        // per-directory `mod.rs` files are summarised, their numbered
+        // directories listed on the parent's line and folded.
         assert!(
-            out.text.contains("\n   1234 ./src/special_parser.rs\n"),
+            out.text
+                .contains("\n1234 ./src/special_parser.rs\n5000 total\n"),
             "{}",
             out.text
         );
         assert!(
-            out.text.ends_with("5000 total") || out.text.contains("   5000 total"),
+            out.text.starts_with(
+                "./src: mod_0/ mod_1/ [47 of 50 dirs omitted; hash=0123456789abcdef] mod_49/\n"
+            ),
             "{}",
             out.text
         );
+        assert!(out.text.ends_with(
+            "[50 of 51 entries omitted — common names: mod.rs ×50; hash=0123456789abcdef]"
+        ));
         assert_eq!(compress(&input(&src, "wc -l", None), &lossless()), None);
     }
 

@@ -20,7 +20,12 @@
 pub mod code;
 pub mod code_detect;
 pub mod code_outline;
+mod code_skim;
+mod code_skim_head;
+mod code_skim_py;
 pub mod diff;
+mod diff_dedup;
+mod diff_lines;
 pub mod diff_patch;
 pub mod gitlog;
 pub mod html;

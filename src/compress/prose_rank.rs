@@ -372,28 +372,40 @@ pub struct Stats {
 }
 
 /// Call `f(word, starts_sentence)` for each alphanumeric run of `s`.
-fn walk(s: &str, mut f: impl FnMut(&str, bool)) {
+fn walk<'s>(s: &'s str, mut f: impl FnMut(&'s str, bool)) {
     let bytes = s.as_bytes();
     let mut word_start: Option<usize> = None;
     let mut sentence_start = true;
     let mut after_stop = true;
-    for (idx, ch) in s.char_indices() {
-        if ch.is_alphanumeric() {
+    let mut idx = 0;
+    while idx < bytes.len() {
+        let b = bytes[idx];
+        // ASCII bytes decide alone; other chars are decoded (letters of
+        // other scripts are word characters too).
+        let (alnum, len, ch) = if b < 0x80 {
+            (b.is_ascii_alphanumeric(), 1, b as char)
+        } else {
+            let ch = s[idx..].chars().next().unwrap_or(' ');
+            (ch.is_alphanumeric(), ch.len_utf8(), ch)
+        };
+        if alnum {
             if word_start.is_none() {
                 word_start = Some(idx);
                 sentence_start = after_stop;
             }
+            idx += len;
             continue;
         }
         if let Some(ws) = word_start.take() {
             f(&s[ws..idx], sentence_start);
         }
-        match bytes[idx] {
+        match b {
             b'.' | b'!' | b'?' | b'\n' => after_stop = true,
             b' ' | b'\t' | b'\r' | b'"' | b'\'' | b'(' | b'[' => {}
             _ if ch.is_whitespace() || matches!(ch, '“' | '‘') => {}
             _ => after_stop = false,
         }
+        idx += len;
     }
     if let Some(ws) = word_start {
         f(&s[ws..], sentence_start);
@@ -441,6 +453,54 @@ pub struct Analysis {
     pub central: Vec<f64>,
 }
 
+/// Word codes in [`analyze`]: a stem id, flagged when it is a content word.
+const CONTENT: u32 = 1 << 31;
+/// ...or neither a content word nor a query stem.
+const IGNORED: u32 = u32::MAX;
+
+/// Code of a word not seen before: its stem's id (a new id for a new
+/// content stem), flagged [`CONTENT`], or [`IGNORED`].
+fn classify(
+    w: &str,
+    buf: &mut String,
+    ids: &mut HashMap<String, u32, BuildHasherDefault<FxHasher>>,
+    counts: &mut Vec<u32>,
+) -> u32 {
+    stem(w, buf);
+    let content = buf.len() > 2 && !is_stopword(buf);
+    let id = match ids.get(buf.as_str()) {
+        Some(&id) => id,
+        None if content => {
+            let id = counts.len() as u32;
+            ids.insert(buf.clone(), id);
+            counts.push(0);
+            id
+        }
+        None => return IGNORED,
+    };
+    id | if content { CONTENT } else { 0 }
+}
+
+/// Multiplicative hash of one `u64` key (packed short words).
+#[derive(Default)]
+struct MulHasher(u64);
+
+impl Hasher for MulHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (n ^ (n >> 29)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0 ^ (self.0 >> 32)
+    }
+}
+
 /// See [`Analysis`].
 pub fn analyze(spans: &[&str], query: &[String]) -> Analysis {
     let q = query.len();
@@ -448,6 +508,12 @@ pub fn analyze(spans: &[&str], query: &[String]) -> Analysis {
     for (i, t) in query.iter().enumerate() {
         ids.insert(t.clone(), i as u32);
     }
+    // Each distinct spelling is stemmed and looked up once: most words of
+    // a text repeat, and stemming dominated the cost of a pass. Words of
+    // up to eight bytes (most) are keyed by their packed bytes.
+    let mut short: HashMap<u64, u32, BuildHasherDefault<MulHasher>> = HashMap::default();
+    let mut long: HashMap<&str, u32, BuildHasherDefault<FxHasher>> = HashMap::default();
+    short.reserve(2048);
     let mut counts: Vec<u32> = vec![0; q];
     let mut flat: Vec<u32> = Vec::new();
     let mut bounds: Vec<usize> = Vec::with_capacity(spans.len() + 1);
@@ -461,24 +527,31 @@ pub fn analyze(spans: &[&str], query: &[String]) -> Analysis {
         };
         walk(s, |w, initial| {
             count_word(&mut st, w, initial);
-            stem(w, &mut buf);
-            let content = buf.len() > 2 && !is_stopword(&buf);
-            let id = match ids.get(buf.as_str()) {
-                Some(&id) => id,
-                None if content => {
-                    let id = counts.len() as u32;
-                    ids.insert(buf.clone(), id);
-                    counts.push(0);
-                    id
-                }
-                None => return,
+            let key = pack(w.as_bytes());
+            let known = if w.len() <= 8 {
+                short.get(&key).copied()
+            } else {
+                long.get(w).copied()
             };
-            if (id as usize) < q {
-                st.tf[id as usize] += 1;
+            let code = known.unwrap_or_else(|| {
+                let code = classify(w, &mut buf, &mut ids, &mut counts);
+                if w.len() <= 8 {
+                    short.insert(key, code);
+                } else {
+                    long.insert(w, code);
+                }
+                code
+            });
+            if code == IGNORED {
+                return;
             }
-            if content {
-                counts[id as usize] += 1;
-                flat.push(id);
+            let id = (code & !CONTENT) as usize;
+            if id < q {
+                st.tf[id] += 1;
+            }
+            if code & CONTENT != 0 {
+                counts[id] += 1;
+                flat.push(id as u32);
             }
         });
         all.push(st);
@@ -666,6 +739,42 @@ mod tests {
         );
         assert_eq!(texts("no end here"), vec!["no end here"]);
         assert!(texts("  ").is_empty());
+    }
+
+    #[test]
+    fn walk_finds_words_of_any_script_and_sentence_starts() {
+        let mut got = Vec::new();
+        walk("Élan vital, Der. Bär—ünd 42x! naïve café", |w, s| {
+            got.push((w, s))
+        });
+        let words: Vec<&str> = got.iter().map(|g| g.0).collect();
+        assert_eq!(
+            words,
+            vec!["Élan", "vital", "Der", "Bär", "ünd", "42x", "naïve", "café"]
+        );
+        // After a comma a word does not start a sentence; after `.`/`!` it does.
+        assert!(got[0].1 && !got[2].1 && got[3].1 && got[6].1);
+    }
+
+    #[test]
+    fn analyze_counts_like_stats_with_cached_spellings() {
+        // Repeated spellings (short and long words) hit the per-call cache:
+        // counts must match a fresh per-span pass.
+        let spans = [
+            "The Olympic games. Olympics were held in Athens in 2004.",
+            "Athens hosted the olympics; extraordinarily extraordinarily long words.",
+            "Nothing relevant here at all.",
+        ];
+        let q = query_stems("Where were the Olympics held in 2004?");
+        let a = analyze(&spans, &q);
+        for (span, st) in spans.iter().zip(&a.stats) {
+            let fresh = stats(span, &q);
+            assert_eq!(
+                (st.tf.clone(), st.words, st.salient),
+                (fresh.tf, fresh.words, fresh.salient)
+            );
+        }
+        assert!(a.central[0] > a.central[2]);
     }
 
     #[test]
