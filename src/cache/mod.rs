@@ -39,8 +39,10 @@ pub const DEFAULT_MAX_BYTES: usize = 64 * 1024 * 1024;
 /// Response headers kept with an entry (lowercase).
 pub const STORED_HEADERS: &[&str] = &["content-type"];
 
-/// Bytes counted per entry on top of its body and headers.
-const ENTRY_OVERHEAD: usize = 128;
+/// Bytes counted per entry on top of its body and headers: the map and
+/// recency-order nodes, the `Arc` and the vectors' headers, so the byte
+/// bound holds for the process's memory, not just the bodies.
+const ENTRY_OVERHEAD: usize = 320;
 
 /// A stored response.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -169,7 +169,15 @@ impl Settlement {
         if let (Some(key), Some(body), Some(format)) =
             (a.cache_key.take(), a.copy.as_ref(), a.format)
         {
-            if !failed && self.record.status == 200 && cache::complete(format, body, a.is_sse) {
+            // A JSON answer that reported its usage is complete (no need to
+            // parse it again); Responses must also have finished.
+            let complete =
+                if !a.is_sse && reported.is_some() && format != ApiFormat::OpenAiResponses {
+                    true
+                } else {
+                    cache::complete(format, body, a.is_sse)
+                };
+            if !failed && self.record.status == 200 && complete {
                 let stored = CachedResponse {
                     status: 200,
                     headers: std::mem::take(&mut a.cache_headers),
