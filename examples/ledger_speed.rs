@@ -2,6 +2,8 @@
 //! cache key, usage parse) — a tool for finding the cost of features-on.
 //! `cargo run --release --example ledger_speed`
 
+#![allow(clippy::unwrap_used)]
+
 use std::sync::Arc;
 use std::time::Instant;
 
