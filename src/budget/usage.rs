@@ -119,8 +119,47 @@ fn model_of(v: &Value, path: &[&str]) -> Option<String> {
 /// format from the body, for passthrough routes). Gemini's streamed JSON
 /// array form (no `alt=sse`) counts its last element that has usage.
 pub fn from_json(format: Option<ApiFormat>, body: &[u8]) -> Option<Reported> {
+    // An object: read only the fields usage lives in (the content, often
+    // most of the body, is skipped without building values).
+    let object = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+    if let Some(top) = object
+        .then(|| serde_json::from_slice::<Top<'_>>(body).ok())
+        .flatten()
+    {
+        let mut v = serde_json::Map::new();
+        for (key, raw) in [
+            ("usage", top.usage),
+            ("usageMetadata", top.usage_metadata),
+            ("response", top.response),
+            ("model", top.model),
+            ("modelVersion", top.model_version),
+            ("object", top.object),
+        ] {
+            if let Some(parsed) = raw.and_then(|r| serde_json::from_str::<Value>(r.get()).ok()) {
+                v.insert(key.to_string(), parsed);
+            }
+        }
+        return from_value(format, &Value::Object(v));
+    }
     let v: Value = serde_json::from_slice(body).ok()?;
     from_value(format, &v)
+}
+
+/// The top-level fields of a response object that usage needs.
+#[derive(serde::Deserialize)]
+struct Top<'a> {
+    #[serde(borrow, default)]
+    usage: Option<&'a serde_json::value::RawValue>,
+    #[serde(borrow, default, rename = "usageMetadata")]
+    usage_metadata: Option<&'a serde_json::value::RawValue>,
+    #[serde(borrow, default)]
+    response: Option<&'a serde_json::value::RawValue>,
+    #[serde(borrow, default)]
+    model: Option<&'a serde_json::value::RawValue>,
+    #[serde(borrow, default, rename = "modelVersion")]
+    model_version: Option<&'a serde_json::value::RawValue>,
+    #[serde(borrow, default)]
+    object: Option<&'a serde_json::value::RawValue>,
 }
 
 fn from_value(format: Option<ApiFormat>, v: &Value) -> Option<Reported> {

@@ -63,9 +63,17 @@ pub struct KeyContext<'a> {
     pub partition: &'a [u8],
 }
 
+/// Bodies larger than this are not cached: keying them (a full parse and
+/// a canonical re-encoding on the request path) costs more than the rare
+/// hit of an identical multi-megabyte request saves.
+pub const MAX_KEYED_BODY: usize = 1 << 20;
+
 /// The key of `body` in `ctx`, or `None` when the request is not cacheable
 /// (module docs).
 pub fn key(ctx: &KeyContext<'_>, body: &[u8]) -> Option<Key> {
+    if body.len() > MAX_KEYED_BODY {
+        return None;
+    }
     let v: Value = serde_json::from_slice(body).ok()?;
     let obj = v.as_object()?;
     if !cacheable(obj) {
