@@ -206,6 +206,38 @@ fn push_block<'a>(
     }
 }
 
+/// A tool output: a string, or a list of parts whose text parts are
+/// blocks (images and other parts are left alone).
+fn push_output<'a>(
+    out: &mut Vec<Block<'a>>,
+    body: &'a str,
+    raw: &'a RawValue,
+    message: usize,
+    call: (Option<ToolCall>, &str),
+    query: Option<String>,
+) {
+    if js::is_string(raw) {
+        push_block(out, body, raw, message, call, query);
+        return;
+    }
+    let Some(parts) = js::array(raw) else { return };
+    for p in parts {
+        let Some(po) = js::object(p) else { continue };
+        let text_part = js::str_field(&po, "type")
+            .is_none_or(|t| matches!(t.as_ref(), "text" | "input_text" | "output_text"));
+        if let (true, Some(t)) = (text_part, po.get("text")) {
+            push_block(
+                out,
+                body,
+                t,
+                message,
+                (call.0.clone(), call.1),
+                query.clone(),
+            );
+        }
+    }
+}
+
 fn anthropic<'a>(body: &'a str, top: &Object<'a>) -> Option<Parsed<'a>> {
     let messages = js::array(top.get("messages")?)?;
     let first = messages.first().map_or("", |m| m.get());
@@ -261,25 +293,7 @@ fn anthropic<'a>(body: &'a str, top: &Object<'a>) -> Option<Parsed<'a>> {
                     let id = js::str_field(&b, "tool_use_id").unwrap_or_default();
                     let (call, query) = calls.get(&id);
                     let Some(c) = b.get("content") else { continue };
-                    if js::is_string(c) {
-                        push_block(&mut blocks, body, c, i, (call, &id), query);
-                    } else if let Some(parts) = js::array(c) {
-                        for p in parts {
-                            let Some(po) = js::object(p) else { continue };
-                            if js::str_field(&po, "type").as_deref() == Some("text") {
-                                if let Some(t) = po.get("text") {
-                                    push_block(
-                                        &mut blocks,
-                                        body,
-                                        t,
-                                        i,
-                                        (call.clone(), &id),
-                                        query.clone(),
-                                    );
-                                }
-                            }
-                        }
-                    }
+                    push_output(&mut blocks, body, c, i, (call, &id), query);
                 }
                 _ => {}
             }
@@ -365,15 +379,7 @@ fn openai_chat<'a>(body: &'a str, top: &Object<'a>) -> Option<Parsed<'a>> {
                 let Some(c) = msg.get("content") else {
                     continue;
                 };
-                if js::is_string(c) {
-                    push_block(&mut blocks, body, c, i, (call, &id), query);
-                } else if let Some(parts) = js::array(c) {
-                    for p in parts {
-                        if let Some(t) = js::object(p).and_then(|o| o.get("text").copied()) {
-                            push_block(&mut blocks, body, t, i, (call.clone(), &id), query.clone());
-                        }
-                    }
-                }
+                push_output(&mut blocks, body, c, i, (call, &id), query);
             }
             _ => {}
         }
@@ -422,15 +428,7 @@ fn responses<'a>(body: &'a str, top: &Object<'a>) -> Option<Parsed<'a>> {
                 let id = js::str_field(&o, "call_id").unwrap_or_default();
                 let (call, query) = calls.get(&id);
                 let Some(out) = o.get("output") else { continue };
-                if js::is_string(out) {
-                    push_block(&mut blocks, body, out, i, (call, &id), query);
-                } else if let Some(parts) = js::array(out) {
-                    for p in parts {
-                        if let Some(t) = js::object(p).and_then(|po| po.get("text").copied()) {
-                            push_block(&mut blocks, body, t, i, (call.clone(), &id), query.clone());
-                        }
-                    }
-                }
+                push_output(&mut blocks, body, out, i, (call, &id), query);
             }
             (_, "assistant") => last_assistant = Some(i),
             (_, "user") => {
