@@ -90,8 +90,13 @@ pub enum Cmd {
     },
     /// Re-read headroom.toml; an invalid file keeps the running config.
     Reload,
-    /// Drain in-flight requests and stop the daemon.
-    Shutdown,
+    /// Drain in-flight requests and stop the daemon; waits until it is
+    /// gone, showing the requests still in flight.
+    Shutdown {
+        /// Return as soon as the daemon accepted the request.
+        #[arg(long)]
+        no_wait: bool,
+    },
     /// Spend against the budget: show (default), set, reset, watch.
     Budget {
         #[command(subcommand)]
@@ -165,7 +170,7 @@ pub async fn run(args: CtlArgs) -> ExitCode {
         } => stats(&mut client, args.json, style, *watch, *interval, *count).await,
         Cmd::Mode { mode } => set_mode(&mut client, args.json, style, mode.as_deref()).await,
         Cmd::Reload => reload(&mut client, args.json, style).await,
-        Cmd::Shutdown => shutdown(&mut client, args.json, style).await,
+        Cmd::Shutdown { no_wait } => shutdown(&mut client, args.json, style, !*no_wait).await,
         Cmd::Budget { action } => budget(&mut client, args.json, style, action.as_ref()).await,
         Cmd::Retrieve { hash, query } => {
             retrieve(&mut client, args.json, hash, query.as_deref()).await
@@ -516,6 +521,7 @@ async fn shutdown(
     client: &mut ControlClient<Channel>,
     as_json: bool,
     style: Style,
+    wait: bool,
 ) -> Result<(), tonic::Status> {
     let r = client.shutdown(pb::ShutdownRequest {}).await?.into_inner();
     if as_json {
@@ -531,6 +537,40 @@ async fn shutdown(
         );
     } else {
         println!("already shutting down");
+    }
+    if !wait {
+        return Ok(());
+    }
+    // Until the control API goes away: the requests still in flight, on one
+    // updating line when a person is watching.
+    let live = !as_json && std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let started = std::time::Instant::now();
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        match client.status(pb::StatusRequest {}).await {
+            Ok(s) => {
+                let n = s.into_inner().totals.map_or(0, |t| t.in_flight);
+                if live {
+                    use std::io::Write;
+                    print!(
+                        "\r  waiting for {n} request(s) to finish… {:.1}s",
+                        started.elapsed().as_secs_f64()
+                    );
+                    let _ = std::io::stdout().flush();
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    if live {
+        println!();
+    }
+    if !as_json {
+        println!(
+            "{} after {:.1}s",
+            style.green("stopped"),
+            started.elapsed().as_secs_f64()
+        );
     }
     Ok(())
 }
