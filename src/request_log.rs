@@ -44,6 +44,9 @@ pub struct RequestRecord {
     pub cache: Option<&'static str>,
     /// `headroom_retrieve` rounds headroomd answered for this request.
     pub retrieve_rounds: u32,
+    /// Compression per content kind: blocks, tokens before/after, time.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub compression: std::collections::BTreeMap<&'static str, crate::stats::KindStats>,
     /// Request messages, redacted; only with `--log-messages`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub messages: Option<Box<serde_json::value::RawValue>>,

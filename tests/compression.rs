@@ -101,6 +101,8 @@ fn check(format: ApiFormat, path: &str, body: &str) {
     )
     .unwrap();
     assert_eq!(line["compressed"], true);
+    assert_eq!(line["compression"]["log"]["blocks"], 1);
+    assert!(line["compression"]["log"]["micros"].as_u64().is_some());
     assert!(line["tokens_before"].as_u64().unwrap() > line["tokens_after"].as_u64().unwrap() * 5);
 }
 

@@ -662,6 +662,11 @@ async fn prepare_body(
     stats.tokens_before = outcome.tokens_before;
     stats.tokens_after = outcome.tokens_after;
     stats.compression = outcome.kinds.clone();
+    record.compression = outcome
+        .kinds
+        .iter()
+        .filter_map(|k| Some((k.kind?.as_str(), *k)))
+        .collect();
     let forward = match outcome.body {
         Some(b) => {
             record.compressed = true;
