@@ -19,6 +19,7 @@ use actix_web::{web, HttpRequest, HttpResponse, HttpResponseBuilder};
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
+use tracing::Instrument;
 
 use super::tap::{Accounting, Settlement, Tap};
 use super::upstream::{self, Outbound, SendFailure};
@@ -126,12 +127,27 @@ fn input_tokens(body: &[u8]) -> u64 {
 /// The catch-all proxy route.
 pub async fn proxy(
     req: HttpRequest,
-    mut payload: web::Payload,
+    payload: web::Payload,
     services: web::Data<Services>,
     client: web::Data<awc::Client>,
 ) -> HttpResponse {
-    let started = Instant::now();
     let request_id = next_request_id();
+    // A span per request (debug level, so the default filter pays nothing
+    // for it); warnings inside also carry the id as a field.
+    let span = tracing::debug_span!("request", request_id = %request_id, path = %req.path());
+    handle(req, payload, services, client, request_id)
+        .instrument(span)
+        .await
+}
+
+async fn handle(
+    req: HttpRequest,
+    mut payload: web::Payload,
+    services: web::Data<Services>,
+    client: web::Data<awc::Client>,
+    request_id: String,
+) -> HttpResponse {
+    let started = Instant::now();
     let config = services.config.load_full();
     let anthropic_headers =
         req.headers().contains_key("anthropic-version") || req.headers().contains_key("x-api-key");
